@@ -1,0 +1,30 @@
+# Everything from a fresh clone: `make demo` runs the main job, `make test` runs every test.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH ?= torch==2.13.0
+
+.PHONY: install demo test readme clean-nbs bench
+install: $(VENV)/.installed
+
+# torch first: a bare `torch` requirement could otherwise resolve to a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+demo: install
+	$(VENV)/bin/sgdlab demo --out fit.gif
+
+test: install
+	$(VENV)/bin/pytest -n 2
+
+readme: install
+	$(PY) tools/make_readme.py
+
+clean-nbs: install
+	$(VENV)/bin/nbdev-clean && $(VENV)/bin/nbdev-export && $(PY) tools/make_readme.py
+
+bench: install
+	$(PY) benchmarks/run.py
