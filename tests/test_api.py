@@ -1,0 +1,36 @@
+"The public API: everything each module exports is importable from `sgdlab`, and the library holds no global state."
+import importlib, pkgutil, subprocess, sys
+import torch
+import sgdlab
+
+MODULES = [m.name for m in pkgutil.iter_modules(sgdlab.__path__) if not m.name.startswith('_')]
+
+def test_every_module_is_reexported():
+    for name in MODULES:
+        if name == 'cli': continue  # the console script's module, not part of the import-star API
+        mod = importlib.import_module(f'sgdlab.{name}')
+        missing = [o for o in mod.__all__ if getattr(sgdlab, o, None) is not getattr(mod, o)]
+        assert not missing, f"sgdlab.{name} exports {missing}, which `from sgdlab import *` lacks: add `from .{name} import *` to sgdlab/__init__.py"
+
+def test_core_names():
+    for o in ['linear_data', 'quadratic_data', 'least_squares', 'mse', 'mae', 'rmse', 'sgd_step', 'SGD',
+              'Optimizer', 'DataLoader', 'fit', 'History', 'DivergenceError']:
+        assert hasattr(sgdlab, o), o
+
+def test_import_leaves_global_rng_alone():
+    code = "import torch; s = torch.get_rng_state(); import sgdlab; assert torch.equal(s, torch.get_rng_state())"
+    subprocess.run([sys.executable, '-c', code], check=True)
+
+def test_library_calls_leave_global_rng_alone():
+    s = torch.get_rng_state()
+    x, y = sgdlab.linear_data(50, seed=None)
+    a = torch.zeros(2, requires_grad=True)
+    sgdlab.fit(lambda x: x@a, x, y, params=[a], lr=0.1, epochs=3, bs=8)
+    assert torch.equal(s, torch.get_rng_state())
+
+def test_no_duplicate_definitions_across_modules():
+    seen = {}
+    for name in MODULES:
+        for o in importlib.import_module(f'sgdlab.{name}').__all__:
+            assert o not in seen, f"{o} is defined in both sgdlab.{seen[o]} and sgdlab.{name}"
+            seen[o] = name
