@@ -8,3 +8,5 @@ from .losses import *
 from .optim import *
 from .dataloader import *
 from .learner import *
+from .mnist import *
+from .viz import *
