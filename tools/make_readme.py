@@ -24,13 +24,13 @@ def _output(o):
     return ''
 
 def nb2md(nb_path) -> str:
-    "The README text for the notebook at `nb_path`: hidden cells, directives and images left out."
+    "The README text for `nb_path`: hidden cells, directives and output images left out; image links made relative to the repo root."
     nb = json.loads(Path(nb_path).read_text())
     parts = []
     for c in nb['cells']:
         src = _src(c)
         if {'hide', 'exporti', 'export', 'exports'} & _directives(src): continue
-        if c['cell_type'] == 'markdown': parts.append(src.strip())
+        if c['cell_type'] == 'markdown': parts.append(src.strip().replace('](images/', '](nbs/images/'))
         elif c['cell_type'] == 'code' and _code(src):
             parts.append('```python\n' + _code(src) + '\n```')
             parts += [t for t in map(_output, c.get('outputs', [])) if t]
