@@ -1,0 +1,46 @@
+"""Optimizer benchmarks: sgdlab's optimizers against their torch.optim twins (python benchmarks/optim.py [--quick])"""
+from __future__ import annotations
+import harness
+from harness import clock, compare
+import torch
+from torch import nn
+from sgdlab import SGD, mse, quadratic_data
+
+# ---------------------------------------------------------------------------------------------------------------
+# 2. momentum: sgdlab's SGD against torch.optim.SGD on the book's roller coaster (three parameters a, b, c)
+
+def momentum_loop(make_opt, steps: int) -> float:
+    "Seconds per step of a training loop of a quadratic `a*t**2 + b*t + c` with the optimizer `make_opt(params)`"
+    t, y = quadratic_data(20, seed=42)
+    t = t / 20
+    ps = [nn.Parameter(torch.tensor(v)) for v in (1., 1., 1.)]
+    a, b, c = ps
+    opt = make_opt(ps)
+    def loop():
+        for _ in range(steps):
+            loss = mse(a*t**2 + b*t + c, y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+    return clock(loop) / steps
+
+def step_only(make_opt, steps: int) -> float:
+    "Seconds per `opt.step()` alone, with the gradients fixed"
+    ps = [nn.Parameter(torch.ones(())) for _ in range(3)]
+    for p in ps: p.grad = torch.full((), 0.5)
+    opt = make_opt(ps)
+    def loop():
+        for _ in range(steps): opt.step()
+    return clock(loop) / steps
+
+def fig2(cfg):
+    ours = lambda ps: SGD(ps, lr=0.01, mom=0.9)
+    theirs = lambda ps: torch.optim.SGD(ps, lr=0.01, momentum=0.9)
+    return [('2', 'SGD(mom=0.9) loop ÷ torch.optim.SGD(momentum=0.9) loop, 3 parameters', 1.0,
+             compare(lambda: momentum_loop(ours, cfg.steps), lambda: momentum_loop(theirs, cfg.steps), cfg.reps)),
+            ('2', '  opt.step() alone', None,
+             compare(lambda: step_only(ours, cfg.steps), lambda: step_only(theirs, cfg.steps), cfg.reps))]
+
+FIGURES = {'2': fig2}
+
+if __name__ == '__main__': harness.main(FIGURES, description=__doc__.split(chr(10))[0])
