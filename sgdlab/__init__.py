@@ -4,6 +4,7 @@ __version__ = "0.0.1"
 # the one hand-kept part (as in nbdev's own __init__). tests/test_api.py fails if a module's
 # `__all__` is not importable from `sgdlab`.
 from .data import *
+from .files import *
 from .losses import *
 from .optim import *
 from .dataloader import *
