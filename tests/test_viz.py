@@ -420,6 +420,7 @@ def test_killed_save_leaves_the_old_file(tmp_path, ext):
             assert complete(data, ext)
         else:
             assert data == b'the previous file' or complete(data, ext), (d, len(data))
+    assert targets[0].read_bytes() == b'the previous file'  # killed as soon as the temporary file appeared: mid-write
 
 
 def complete(data: bytes, ext: str) -> bool:
