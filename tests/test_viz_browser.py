@@ -73,3 +73,31 @@ def test_play_changes_the_frame_and_players_are_independent(browser, page):
     assert browser.execute_script('return arguments[0].naturalWidth', imgs[1]) == 500
     urls = requested_urls(browser)
     assert all(u.startswith(('file://', 'data:')) for u in urls), [u[:80] for u in urls]
+
+
+INSERT_LIKE_JUPYTERLAB = """
+const host = document.createElement('div');
+document.body.appendChild(host);
+host.innerHTML = arguments[0];  // as JupyterLab's renderHTML does; scripts set through innerHTML do not run ...
+for (const old of host.querySelectorAll('script')) {  // ... so it re-creates each one, which runs it
+  const s = document.createElement('script');
+  s.textContent = old.textContent;
+  old.parentNode.replaceChild(s, old);
+}
+"""
+
+def test_player_inserted_like_a_notebook_output(browser, page, tmp_path):
+    "Inserted twice into a live page the way JupyterLab inserts an output, each player drives its own picture"
+    path, n = page
+    html = path.read_text().split('<body>\n', 1)[1].rsplit('\n</body>', 1)[0].split('\n</div>\n')[0] + '\n</div>'
+    blank = tmp_path/'blank.html'
+    blank.write_text('<!DOCTYPE html><html><body></body></html>')
+    browser.get(blank.as_uri())
+    browser.execute_script(INSERT_LIKE_JUPYTERLAB, html)
+    browser.execute_script(INSERT_LIKE_JUPYTERLAB, html)
+    imgs = browser.find_elements('css selector', '.sgdlab-anim img')
+    assert len(imgs) == 2 and all(browser.execute_script('return arguments[0].naturalWidth', i) == 500 for i in imgs)
+    first = imgs[1].get_attribute('src')
+    browser.find_elements('css selector', 'button[data-act=next]')[1].click()
+    assert imgs[1].get_attribute('src') != first and imgs[0].get_attribute('src') == first
+    assert browser.find_elements('css selector', '.sgdlab-step')[1].text == 'step 1 loss 9.0000'
