@@ -7,8 +7,10 @@ from .data import *
 from .files import *
 from .losses import *
 from .optim import *
+from .schedule import *
 from .dataloader import *
 from .learner import *
+from .callbacks import *
 from .mnist import *
 
 # Plotting imports matplotlib, which takes longer to load than the rest of sgdlab, so `import sgdlab` does not
