@@ -83,7 +83,11 @@ class DataLoader:
     def _batches(self, idx: Tensor) -> list[Tensor]:
         "The indices of this rank's part of each global batch"
         bs, nb, k = self.bs, len(self), self.world_size
-        return [j.tensor_split(k)[self.rank] for j in idx.split(bs)[:nb]] if k > 1 else idx.split(bs)[:nb]
+        if k == 1: return idx.split(bs)[:nb]
+        full, s = min(nb, len(idx) // bs), bs // k
+        out = list(idx[:full*bs].view(full, bs)[:, self.rank*s:(self.rank+1)*s].unbind(0))  # one view for all full batches
+        if nb > full: out.append(idx[full*bs:].tensor_split(k)[self.rank])  # a short last batch, split as evenly as it goes
+        return out
 
     def _tensor_batches(self):
         cols = self.cols
