@@ -6,7 +6,7 @@ Docs: https://sgdlab.github.io/sgdlab/distributed.html.md"""
 
 # %% ../nbs/09_distributed.ipynb #fc3d9f39
 from __future__ import annotations
-import datetime, os, signal, subprocess, sys, threading
+import datetime, os, re, signal, subprocess, sys, threading
 from pathlib import Path
 import torch
 import torch.distributed as dist
@@ -58,7 +58,9 @@ def average_grads(
     flat[-1] = n
     dist.all_reduce(flat)
     flat = flat[:-1] / flat[-1]
-    for p, g in zip(params, flat.split([p.numel() for p in params])): p.grad = g.view_as(p)
+    for p, g in zip(params, flat.split([p.numel() for p in params])):
+        if p.grad is None: p.grad = g.view_as(p).clone()
+        else: p.grad.copy_(g.view_as(p))
 
 # %% ../nbs/09_distributed.ipynb #329aab74
 RANK0_ONLY = ('ProgressCallback', 'PrintCallback', 'SaveModelCallback')
@@ -131,6 +133,13 @@ def _env() -> dict:
     path = os.pathsep.join(p for p in (root, os.environ.get('PYTHONPATH', '')) if p)
     return {**os.environ, 'PYTHONPATH': path, 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '1')}
 
+# %% ../nbs/09_distributed.ipynb #ea1102fe
+def _first_error(lines: list[str]) -> str:
+    "The first exception a rank printed, e.g. '[rank1]: ValueError: ...' (torchrun's own summary only says which rank failed)"
+    errs = [m.group(0).strip() for l in lines if (m := re.match(r'(\[rank\d+\]:\s*)?[A-Za-z_][\w.]*(Error|Exception|Interrupt)\b.*', l))]
+    return next((e for e in errs if e.startswith('[rank')), errs[0] if errs else 'no exception printed')
+
+
 # %% ../nbs/09_distributed.ipynb #e4e27ed8
 def run_distributed(
     script: str|Path, # the training script each process runs
@@ -156,5 +165,5 @@ def run_distributed(
     finally: timer.cancel()
     out = ''.join(lines)
     if killed.is_set(): raise TimeoutError(f"run_distributed: {script} was still running after {timeout} s, so all its processes were killed; a rank may be waiting for a peer that failed")
-    if check and rc: raise RuntimeError(f"run_distributed: {script} failed (exit code {rc}); the last lines of its output:\n" + ''.join(lines[-15:]))
+    if check and rc: raise RuntimeError(f"run_distributed: {script} failed (exit code {rc}) with {_first_error(lines)}; the last lines of its output:\n" + ''.join(lines[-12:]))
     return subprocess.CompletedProcess(cmd, rc, out)
