@@ -12,3 +12,4 @@ from .learner import *
 from .callbacks import *
 from .mnist import *
 from .viz import *
+from .distributed import *

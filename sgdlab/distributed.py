@@ -6,13 +6,14 @@ Docs: https://sgdlab.github.io/sgdlab/distributed.html.md"""
 
 # %% ../nbs/09_distributed.ipynb #fc3d9f39
 from __future__ import annotations
-import datetime, os, re, signal, subprocess, sys, threading
+import contextlib, datetime, io, os, re, signal, subprocess, sys, threading
 from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch import Tensor
 from .dataloader import DataLoader
-from .learner import Callback
+from .learner import Callback, PrintCallback, ProgressCallback
+from .callbacks import SaveModelCallback
 
 # %% auto #0
 __all__ = ['RANK0_ONLY', 'world', 'is_distributed', 'init_distributed', 'average_grads', 'shard_dl', 'DataParallel',
@@ -63,7 +64,8 @@ def average_grads(
         else: p.grad.copy_(g.view_as(p))
 
 # %% ../nbs/09_distributed.ipynb #329aab74
-RANK0_ONLY = ('ProgressCallback', 'PrintCallback', 'SaveModelCallback')
+RANK0_ONLY = (ProgressCallback, SaveModelCallback)  # and any callback with `rank0_only = True`; PrintCallback is silenced instead
+
 
 # %% ../nbs/09_distributed.ipynb #4134ce57
 def shard_dl(dl, rank: int, world_size: int) -> DataLoader:
@@ -88,32 +90,49 @@ def _rows(learn) -> int:
 # %% ../nbs/09_distributed.ipynb #b5ce49d6
 def _is_ddp(model) -> bool: return isinstance(model, torch.nn.parallel.DistributedDataParallel)
 
+# %% ../nbs/09_distributed.ipynb #13efdaba
+def _state(learn) -> list[Tensor]:
+    "What must start equal on every rank: the trained tensors, and the model's buffers (e.g. BatchNorm statistics)"
+    bufs = list(learn.model.buffers()) if isinstance(learn.model, torch.nn.Module) else []
+    return list(learn.params) + bufs
+
+def _silenced(f):
+    "`f(learn)` with its printed output thrown away"
+    def g(learn):
+        with contextlib.redirect_stdout(io.StringIO()): f(learn)
+    return g
+
+def _quiet(learn):
+    "On ranks other than 0: no progress bar, no files, and printing callbacks silenced (they still flush losses, a collective call)"
+    for cb in learn.cbs:
+        if isinstance(cb, ProgressCallback): cb.show = False  # its before_fit may still run in this round of hooks
+        if isinstance(cb, PrintCallback): cb.after_loss = _silenced(cb.after_loss)
+    learn.cbs = [cb for cb in learn.cbs if not (isinstance(cb, RANK0_ONLY) or getattr(cb, 'rank0_only', False))]
+    learn.add_cbs([])  # rebuild the hooks from the remaining callbacks
+
+
 # %% ../nbs/09_distributed.ipynb #42fc5493
 class DataParallel(Callback):
     "Synchronous data-parallel SGD over `torch.distributed`: rank 0's start, sharded batches, row-weighted gradients, global losses"
-    order = -20  # first: before progress bars start and before anything reads the gradients
+    order = -20  # first: before progress bars start, before the Recorder keeps a loss, before anything reads the gradients
 
     def before_fit(self, learn):
-        self.rank, self.world_size = world()
+        self.learn, (self.rank, self.world_size) = learn, world()
         self.rows, self.ddp = [], _is_ddp(learn.model)
-        dev = learn.params[0].device
         if not self.ddp:
-            for t in self._state(learn): dist.broadcast(t.data, 0)
+            for t in _state(learn): dist.broadcast(t.data, 0)
         learn.dl = shard_dl(learn.dl, self.rank, self.world_size)
         if learn.dl.gen is not None:  # every rank shuffles like rank 0, seeded or not
-            st = learn.dl.gen.get_state().to(dev); dist.broadcast(st, 0); learn.dl.gen.set_state(st.cpu())
-        if self.rank: learn.cbs = [cb for cb in learn.cbs if type(cb).__name__ not in RANK0_ONLY and not getattr(cb, 'rank0_only', False)]
+            st = learn.dl.gen.get_state().to(learn.params[0].device); dist.broadcast(st, 0); learn.dl.gen.set_state(st.cpu())
+        if self.rank: _quiet(learn)
         learn.sync_losses = self.sync_losses
 
-    def _state(self, learn) -> list[Tensor]:
-        "What must start equal on every rank: the trained tensors, and the model's buffers (e.g. BatchNorm statistics)"
-        bufs = list(learn.model.buffers()) if isinstance(learn.model, torch.nn.Module) else []
-        return list(learn.params) + bufs
+    def after_loss(self, learn):
+        self.n = _rows(learn)
+        self.rows.append(self.n)  # counted beside each loss the Recorder keeps
 
     def after_backward(self, learn):
-        n = _rows(learn)
-        self.rows.append(n)
-        if not self.ddp: average_grads(learn.params, n)
+        if not self.ddp: average_grads(learn.params, self.n)
 
     def sync_losses(self, losses: Tensor) -> Tensor:
         "The global loss of each of the last `len(losses)` steps: row-weighted over all ranks, one `all_reduce`"
@@ -121,9 +140,11 @@ class DataParallel(Callback):
         if len(self.rows) < k: raise RuntimeError(f"DataParallel: {k} losses to sync but only {len(self.rows)} steps counted; a callback cancelled a batch after its loss was recorded")
         w = torch.tensor(self.rows[:k], dtype=losses.dtype, device=losses.device)
         del self.rows[:k]
+        if self.learn.failed: return losses  # this rank is failing alone: waiting for the others could hang
         buf = torch.stack([torch.where(w > 0, losses * w, 0.), w])
         dist.all_reduce(buf)
         return buf[0] / buf[1]
+
 
 # %% ../nbs/09_distributed.ipynb #d2294954
 def _env() -> dict:
@@ -133,7 +154,7 @@ def _env() -> dict:
     path = os.pathsep.join(p for p in (root, os.environ.get('PYTHONPATH', '')) if p)
     return {**os.environ, 'PYTHONPATH': path, 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '1')}
 
-# %% ../nbs/09_distributed.ipynb #ea1102fe
+# %% ../nbs/09_distributed.ipynb #3ebaa228
 def _first_error(lines: list[str]) -> str:
     "The first exception a rank printed, e.g. '[rank1]: ValueError: ...' (torchrun's own summary only says which rank failed)"
     errs = [m.group(0).strip() for l in lines if (m := re.match(r'(\[rank\d+\]:\s*)?[A-Za-z_][\w.]*(Error|Exception|Interrupt)\b.*', l))]
