@@ -11,3 +11,4 @@ from .dataloader import *
 from .learner import *
 from .mnist import *
 from .viz import *
+from .exercises import *
