@@ -88,7 +88,7 @@ def _to_device(ts: tuple[Tensor, ...], device) -> tuple[Tensor, ...]:
         dev = torch.device(device)
         return tuple(t.to(dev) for t in ts)
     except (RuntimeError, AssertionError, TypeError) as e:
-        raise RuntimeError(f"mnist_sample: cannot put the data on device={device!r} ({e}); use 'cpu', or 'cuda' on a machine with a GPU "
+        raise RuntimeError(f"mnist_sample: cannot put the data on device={device!r} ({str(e).splitlines()[0][:100]}); use 'cpu', or 'cuda' on a machine with a GPU "
                            f"(this one has {'a GPU' if torch.cuda.is_available() else 'none'})") from e
 
 
