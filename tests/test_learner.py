@@ -237,7 +237,7 @@ def test_a_dataloader_in_place_of_x_y_trains_unshuffled():
 def test_a_schedule_sets_the_lr_of_every_step_for_sgdlab_and_torch_optimizers():
     x, y = line(30)
     sched = lambda pos: 0.1 * (1 - pos)
-    for opt_func in (torch.optim.SGD,):
+    for opt_func in (SGD, torch.optim.SGD):
         a = param()
         h = fit(lambda x: x@a, x, y, params=[a], lr=sched, steps=10, opt_func=opt_func)
         assert h.lrs == pytest.approx([0.1 * (1 - i / 10) for i in range(10)]) and h.lr is None
