@@ -7,6 +7,7 @@ from .data import *
 from .files import *
 from .losses import *
 from .optim import *
+from .schedule import *
 from .dataloader import *
 from .learner import *
 from .mnist import *
