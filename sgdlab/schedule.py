@@ -1,4 +1,4 @@
-"""Learning-rate schedules as functions of the fraction of training done: linear, cosine, exponential, combined, one-cycle
+"""Learning-rate schedules as functions of the fraction of training done (linear, cosine, exponential, combined, one-cycle), and the learning-rate finder
 
 Docs: https://sgdlab.github.io/sgdlab/schedule.html.md"""
 
@@ -8,9 +8,16 @@ Docs: https://sgdlab.github.io/sgdlab/schedule.html.md"""
 from __future__ import annotations
 import bisect, math, numbers
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+import torch
+from torch import nn
+from .losses import mse
+from .optim import SGD
+from .learner import Callback, CancelFitException, Learner, Recorder
 
 # %% auto #0
-__all__ = ['sched_lin', 'sched_cos', 'sched_exp', 'sched_no', 'combine_scheds', 'one_cycle']
+__all__ = ['sched_lin', 'sched_cos', 'sched_exp', 'sched_no', 'combine_scheds', 'one_cycle', 'LRFinder', 'valley', 'LRFind',
+           'lr_find']
 
 # %% ../nbs/08_schedule.ipynb #b884d295
 def _check_num(who: str, k: str, v, positive: bool = False) -> float:
@@ -73,3 +80,102 @@ def one_cycle(
     if isinstance(pct_start, bool) or not isinstance(pct_start, numbers.Real) or not 0 <= pct_start < 1:
         raise ValueError(f"one_cycle: pct_start={pct_start!r} must be a fraction in [0, 1), such as 0.25")
     return combine_scheds([pct_start, 1 - pct_start], [sched_cos(lr_max / div, lr_max), sched_cos(lr_max, lr_max / div_final)])
+
+# %% ../nbs/08_schedule.ipynb #c07bac35
+def _set_lr(opt, lr: float):
+    "Set the learning rate of `opt`: sgdlab's optimizers by attribute, torch's in every param group"
+    if hasattr(opt, 'param_groups'):
+        for g in opt.param_groups: g['lr'] = lr
+    else: opt.lr = lr
+
+# %% ../nbs/08_schedule.ipynb #5e996038
+class LRFinder(Callback):
+    "Grow the lr exponentially from `start_lr` to `end_lr` over the fit, record lr and loss, stop when the loss explodes, then restore the parameters"
+    order = -1.5 # after ParamScheduler, before Recorder
+    def __init__(self, start_lr: float = 1e-7, end_lr: float = 10., stop_div: bool = True, beta: float = 0.8):
+        self.sched, self.stop_div, self.beta = sched_exp(start_lr, end_lr), stop_div, beta
+
+    def before_fit(self, learn):
+        self.lrs, self.losses, self.avg, self.best = [], [], 0., math.inf
+        self.saved = [(p.detach().clone(), None if p.grad is None else p.grad.clone()) for p in learn.params]
+        self.buffers = {k: v.clone() for k, v in learn.model.state_dict().items()} if isinstance(learn.model, nn.Module) else None
+
+    def before_batch(self, learn): _set_lr(learn.opt, self.sched(learn.pos))
+
+    def after_loss(self, learn):
+        loss = learn.loss.item()
+        if not math.isfinite(loss): raise CancelFitException()
+        self.lrs.append(self.sched(learn.pos)); self.losses.append(loss)
+        self.avg = self.beta * self.avg + (1 - self.beta) * loss
+        smooth = self.avg / (1 - self.beta ** len(self.losses))
+        self.best = min(self.best, smooth)
+        if self.stop_div and smooth > 4 * self.best: raise CancelFitException()
+
+    def after_fit(self, learn):
+        with torch.no_grad():
+            if self.buffers is not None: learn.model.load_state_dict(self.buffers)
+            for p, (v, g) in zip(learn.params, self.saved): p.copy_(v); p.grad = g
+
+# %% ../nbs/08_schedule.ipynb #d538b887
+def _centred_mean(xs: list[float], k: int = 2) -> list[float]:
+    "The mean of each point and its `k` neighbours on either side (fewer at the ends)"
+    return [sum(xs[max(0, i-k):i+k+1]) / len(xs[max(0, i-k):i+k+1]) for i in range(len(xs))]
+
+# %% ../nbs/08_schedule.ipynb #c1c5b475
+def valley(
+    lrs: Sequence[float], # the learning rates of the sweep, growing exponentially
+    losses: Sequence[float], # the loss at each of them
+    k: int = 2, # smooth each loss with `k` neighbours on either side first
+) -> float:
+    "The learning rate half-way (on a log scale) between the start of the loss's main descent and its minimum"
+    if len(losses) < 5: raise ValueError(f"valley: only {len(losses)} losses before the loss exploded; try a smaller start_lr")
+    sm = _centred_mean(list(losses), k)
+    lo = min(range(len(sm)), key=sm.__getitem__)
+    drop = sm[0] - sm[lo]
+    if not drop > 0: raise ValueError(f"valley: the loss never fell between lr={lrs[0]:.3g} and lr={lrs[-1]:.3g}; try a larger end_lr or more steps")
+    start = max((i for i in range(lo) if sm[i] >= sm[0] - drop / 10), default=0)
+    return float(lrs[(start + lo) // 2])
+
+# %% ../nbs/08_schedule.ipynb #d8f6221e
+@dataclass
+class LRFind:
+    "What `lr_find` measured: the rate and loss of each step of the sweep, and the suggested rate"
+    lrs: list[float] # the learning rate of each step
+    losses: list[float] # the loss of each step
+    suggestion: float # `valley`'s suggestion
+    stopped: bool # True if the sweep stopped early because the loss exploded
+
+    def plot(self, ax=None):
+        "Loss against learning rate on a log axis, with the suggestion marked"
+        import matplotlib.pyplot as plt
+        ax = ax or plt.subplots(figsize=(5, 3))[1]
+        ax.semilogx(self.lrs, self.losses)
+        i = self.lrs.index(self.suggestion)
+        ax.plot(self.suggestion, self.losses[i], 'o', color='C3', label=f'valley: lr={self.suggestion:.3g}')
+        lo = min(self.losses); top = max(self.losses[:self.losses.index(lo) + 1])
+        ax.set_ylim(lo - 0.05 * (top - lo), top + 0.2 * (top - lo))
+        ax.set_xlabel('learning rate (log scale)'); ax.set_ylabel('loss'); ax.legend()
+        return ax
+
+# %% ../nbs/08_schedule.ipynb #c2571ce8
+def lr_find(
+    model, # a function such as `lambda x: x@a`, or an `nn.Module`
+    x, # inputs, one row per example, or a `DataLoader` of `(xb, yb)` batches
+    y=None, # targets, one per example; leave out when `x` is a DataLoader
+    *,
+    params=None, # the tensors to train; defaults to `model.parameters()` for an `nn.Module`
+    loss_func: Callable = mse, # `loss_func(preds, targets)` -> scalar tensor
+    bs: int|None = None, # batch size; `None` means full batch
+    start_lr: float = 1e-7, # the first learning rate of the sweep
+    end_lr: float = 10., # the rate the sweep would reach at `num_it` steps
+    num_it: int = 100, # the length of the sweep, in steps
+    opt_func: Callable = SGD, # the optimizer to sweep with, `opt_func(params, lr=lr)`
+    seed: int|None = None, # seed for the minibatch shuffling
+    stop_div: bool = True, # stop once the loss exceeds 4 times its lowest value
+) -> LRFind:
+    "Train with an exponentially growing learning rate until the loss explodes; restore the parameters; suggest a rate"
+    finder = LRFinder(start_lr, end_lr, stop_div)
+    learn = Learner(model, x, y, lr=start_lr, bs=bs, params=params, loss_func=loss_func, opt_func=opt_func, seed=seed,
+                    cbs=[finder, Recorder(record_params=False)])
+    hist = learn.fit(steps=num_it)
+    return LRFind(finder.lrs, finder.losses, valley(finder.lrs, finder.losses), hist.stopped == 'cancelled')

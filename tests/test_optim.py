@@ -262,3 +262,111 @@ def test_load_state_dict_refuses_what_does_not_fit():
     with pytest.raises(ValueError, match='not the ones it was saved with'): Adam(ps[::-1], lr=1e-2).load_state_dict(opt.state_dict())
     with pytest.raises(ValueError, match='this optimizer has 1 parameters'): Adam(ps[:1], lr=1e-2).load_state_dict(opt.state_dict())
     with pytest.raises(ValueError, match="keys 'state' and 'hypers'"): Adam(ps, lr=1e-2).load_state_dict({'state': {}})
+
+# --- schedules ----------------------------------------------------------------------------------
+
+from sgdlab import (sched_lin, sched_cos, sched_exp, sched_no, combine_scheds, one_cycle, lr_find, valley, LRFind, Learner,
+                    least_squares, History)
+
+def test_schedules_by_hand():
+    assert [sched_lin(2, 4)(p) for p in (0, 0.25, 1)] == [2, 2.5, 4]
+    assert [sched_cos(2, 4)(p) for p in (0, 0.5, 1)] == [2, 3, 4]
+    assert math.isclose(sched_exp(1e-3, 10)(0.75), 1.)
+    assert sched_no(3, 7)(0.9) == 3
+
+@given(start=st.floats(-10, 10), end=st.floats(-10, 10), pos=st.floats(0, 1))
+@settings(max_examples=50, deadline=None)
+def test_lin_and_cos_stay_between_their_ends(start, end, pos):
+    for f in (sched_lin, sched_cos):
+        v = f(start, end)(pos)
+        assert min(start, end) - 1e-9 <= v <= max(start, end) + 1e-9
+        assert math.isclose(f(start, end)(0), start, abs_tol=1e-12) and math.isclose(f(start, end)(1), end, abs_tol=1e-9)
+
+@given(lr_max=st.floats(1e-4, 10), pct_start=st.floats(0, 0.95), pos=st.floats(0, 1))
+@settings(max_examples=50, deadline=None)
+def test_one_cycle_rises_then_falls(lr_max, pct_start, pos):
+    f = one_cycle(lr_max, pct_start)
+    assert math.isclose(f(pct_start), lr_max) and math.isclose(f(1), lr_max / 1e5)
+    if pct_start > 0: assert math.isclose(f(0), lr_max / 25)
+    assert 0 < f(pos) <= lr_max * (1 + 1e-12)
+    eps = 1e-3
+    if pos + eps <= pct_start: assert f(pos) <= f(pos + eps)
+    if pos >= pct_start: assert f(min(pos + eps, 1)) <= f(pos) * (1 + 1e-12)
+
+def test_combine_scheds_phases_and_zero_length_phases():
+    f = combine_scheds([0.5, 0., 0.5], [sched_lin(0, 1), sched_no(5, 5), sched_lin(1, 0)])
+    assert [f(0), f(0.25), f(0.5), f(0.75), f(1)] == [0, 0.5, 1, 0.5, 0]
+    with pytest.raises(ValueError, match='add up to 0.9'): combine_scheds([0.4, 0.5], [sched_no(1, 1)] * 2)
+    with pytest.raises(ValueError, match='fractions >= 0'): combine_scheds([1.5, -0.5], [sched_no(1, 1)] * 2)
+
+@pytest.mark.parametrize('call, msg', [(lambda: sched_exp(-1, 1), 'start=-1 must be a positive'), (lambda: sched_lin(0, 'x'), "end='x'"),
+                                       (lambda: sched_cos(True, 1), 'start=True'), (lambda: one_cycle(0.1, div=0), 'div=0'),
+                                       (lambda: one_cycle(float('nan')), 'lr_max=nan'), (lambda: one_cycle(0.1, pct_start=-0.1), 'pct_start')])
+def test_schedule_arguments_are_checked(call, msg):
+    with pytest.raises(ValueError, match=msg): call()
+
+def test_fit_with_one_cycle_records_the_schedule_and_equals_torch_adam_stepped_by_hand():
+    x, y = linear_data(64, seed=1)
+    sched = one_cycle(0.05)
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    hist = fit(lambda x: x@a, x, y, params=[a], lr=sched, steps=40, bs=16, seed=3, opt_func=Adam)
+    assert hist.lrs == [sched(i / 40) for i in range(40)]
+    b = nn.Parameter(torch.tensor([-1., 1.]))
+    opt = torch.optim.Adam([b], lr=sched(0.))
+    from sgdlab import DataLoader, mse
+    dl, i = DataLoader((x, y), bs=16, shuffle=True, seed=3), 0
+    while i < 40:
+        for xb, yb in dl:
+            if i == 40: break
+            for g in opt.param_groups: g['lr'] = sched(i / 40)
+            mse(xb@b, yb).backward(); opt.step(); opt.zero_grad(); i += 1
+    assert torch.equal(a.detach(), b.detach())
+
+# --- lr_find ------------------------------------------------------------------------------------
+
+def test_lr_find_suggestion_trains_lesson_one_to_the_least_squares_optimum():
+    x, y = linear_data(100, seed=42)
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    res = lr_find(lambda x: x@a, x, y, params=[a])
+    assert torch.equal(a.detach(), torch.tensor([-1., 1.])) and a.grad is None
+    assert res.stopped and len(res.lrs) == len(res.losses) < 100
+    assert res.lrs[0] == 1e-7 and all(l2 > l1 for l1, l2 in zip(res.lrs, res.lrs[1:]))
+    fit(lambda x: x@a, x, y, params=[a], lr=res.suggestion, steps=300)
+    torch.testing.assert_close(a.detach(), least_squares(x, y), atol=1e-4, rtol=0)
+
+def test_lr_find_restores_a_module_its_buffers_and_grads():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 3, generator=g), torch.randn(64, 1, generator=g)
+    model = nn.Sequential(nn.Linear(3, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
+    model[0].weight.grad = torch.ones_like(model[0].weight)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    res = lr_find(model, x, y, bs=16, seed=0, opt_func=Adam, num_it=50)
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert torch.equal(model[0].weight.grad, torch.ones_like(model[0].weight)) and model[1].bias.grad is None
+    assert isinstance(res, LRFind) and res.lrs[0] == 1e-7 and res.suggestion in res.lrs
+
+def test_lr_find_with_a_torch_optimizer_and_a_divergence_on_the_way():
+    x, y = linear_data(100, seed=0)
+    a = nn.Parameter(torch.tensor([0., 0.]))
+    res = lr_find(lambda x: x@a, x, y, params=[a], opt_func=lambda ps, lr: torch.optim.SGD(ps, lr=lr, momentum=0.9), end_lr=1e4)
+    assert res.stopped and all(math.isfinite(l) for l in res.losses)
+    assert torch.equal(a.detach(), torch.zeros(2))
+    assert 1e-3 < res.suggestion < 1
+
+def test_lr_find_restores_even_when_the_fit_fails():
+    x, y = linear_data(20, seed=0)
+    a = nn.Parameter(torch.tensor([1., 1.]))
+    calls = []
+    def model(x):
+        calls.append(1)
+        if len(calls) > 3: raise RuntimeError('boom')
+        return x@a
+    with pytest.raises(RuntimeError, match='boom'): lr_find(model, x, y, params=[a], start_lr=1e-2)
+    assert torch.equal(a.detach(), torch.tensor([1., 1.]))
+
+def test_valley_by_hand_and_its_errors():
+    lrs = [10.**k for k in range(-5, 6)]
+    assert valley(lrs, [10, 10, 10, 10, 8, 5, 2, 1, 1, 30, 1000], k=0) == 1.
+    with pytest.raises(ValueError, match='never fell'): valley(lrs, [3.] * 11)
+    with pytest.raises(ValueError, match='smaller start_lr'): valley(lrs[:4], [1., 2., 3., 4.])
