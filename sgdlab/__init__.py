@@ -10,5 +10,6 @@ from .optim import *
 from .schedule import *
 from .dataloader import *
 from .learner import *
+from .callbacks import *
 from .mnist import *
 from .viz import *
