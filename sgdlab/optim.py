@@ -33,26 +33,28 @@ def as_params(params) -> list[Tensor]:
     return trainable
 
 # %% ../nbs/02_optim.ipynb #c5482756
-_RULES = {  # hyper-parameter -> (test of a finite number, what it must be)
-    'lr': (lambda v: v > 0, 'a positive, finite number such as 0.1'),
-    'mom': (lambda v: 0 <= v < 1, 'a number in [0, 1); 0.9 is the usual choice'),
-    'sqr_mom': (lambda v: 0 <= v < 1, 'a number in [0, 1); 0.99 or 0.999 are usual'),
-    'eps': (lambda v: v >= 0, 'a non-negative, finite number such as 1e-8'),
-    'wd': (lambda v: v >= 0, 'a non-negative, finite number such as 1e-4'),
+_RULES = {  # hyper-parameter -> (lowest value, is the lowest allowed?, above the highest, what it must be)
+    'lr': (0., False, math.inf, 'a positive, finite number such as 0.1'),
+    'mom': (0., True, 1., 'a number in [0, 1); 0.9 is the usual choice'),
+    'sqr_mom': (0., True, 1., 'a number in [0, 1); 0.99 or 0.999 are usual'),
+    'eps': (0., True, math.inf, 'a non-negative, finite number such as 1e-8'),
+    'wd': (0., True, math.inf, 'a non-negative, finite number such as 1e-4'),
 }
 _FLAGS = ('nesterov', 'decouple_wd')
 
 # %% ../nbs/02_optim.ipynb #db2e05fe
 def check_hyper(name: str, v):
     "`v` as a float if it is a valid value for hyper-parameter `name`; otherwise a `ValueError` that says what to pass"
-    if name in _FLAGS:
-        if isinstance(v, bool): return v
-        raise ValueError(f"{name}={v!r} must be True or False")
     rule = _RULES.get(name)
-    if rule is None: return v
-    if isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) and rule[0](v): return float(v)
+    if rule is None:
+        if name not in _FLAGS or isinstance(v, bool): return v
+        raise ValueError(f"{name}={v!r} must be True or False")
+    lo, closed, hi, what = rule
+    if type(v) is not float and not isinstance(v, bool) and isinstance(v, numbers.Real): x = float(v)
+    else: x = v
+    if type(x) is float and (lo <= x if closed else lo < x) and x < hi: return x
     hint = f"; use {name}.item() for a one-element tensor" if isinstance(v, Tensor) else ''
-    raise ValueError(f"{name}={v!r} must be {rule[1]}{hint}")
+    raise ValueError(f"{name}={v!r} must be {what}{hint}")
 
 def check_hypers(**hypers) -> dict:
     "Every hyper-parameter checked by `check_hyper`, as a dict"

@@ -370,3 +370,24 @@ def test_valley_by_hand_and_its_errors():
     assert valley(lrs, [10, 10, 10, 10, 8, 5, 2, 1, 1, 30, 1000], k=0) == 1.
     with pytest.raises(ValueError, match='never fell'): valley(lrs, [3.] * 11)
     with pytest.raises(ValueError, match='smaller start_lr'): valley(lrs[:4], [1., 2., 3., 4.])
+
+# --- on a GPU, where torch defaults to its foreach kernels ---------------------------------------
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
+@pytest.mark.parametrize('ours, twin, kw', [(lambda ps: SGD(ps, lr=0.01, mom=0.9, wd=0.01), torch.optim.SGD, dict(lr=0.01, momentum=0.9, weight_decay=0.01)),
+                                            (lambda ps: RMSProp(ps, lr=1e-3, mom=0.5), torch.optim.RMSprop, dict(lr=1e-3, momentum=0.5)),
+                                            (lambda ps: Adam(ps, lr=1e-2, wd=0.01), torch.optim.Adam, dict(lr=1e-2, weight_decay=0.01)),
+                                            (lambda ps: Adam(ps, lr=1e-2, wd=0.1, decouple_wd=True), torch.optim.AdamW, dict(lr=1e-2, weight_decay=0.1))])
+def test_on_cuda_equal_to_single_tensor_torch_and_close_to_foreach(ours, twin, kw):
+    steps = 30
+    def run(make):
+        x, y, ps = _mlp(0)
+        x, y, ps = x.cuda(), y.cuda(), [p.detach().cuda().requires_grad_() for p in ps]
+        opt = make(ps)
+        for _ in range(steps): _steps(opt, ps, x, y, 1)
+        return [p.detach().cpu() for p in ps]
+    mine = run(ours)
+    _assert_equal(mine, run(lambda ps: twin(ps, foreach=False, **kw)))
+    for a, b in zip(mine, run(lambda ps: twin(ps, **kw))):   # foreach kernels round a few steps differently
+        tol = steps * torch.finfo(torch.float32).eps * max(1., b.abs().max().item())
+        torch.testing.assert_close(a, b, atol=tol, rtol=0)
