@@ -1,0 +1,161 @@
+"""The lesson site in a real browser: `make docs-test` (or SGDLAB_DOCS_TEST=1 pytest tests/test_docs.py).
+
+Builds `_docs/` with tools/build_docs.py, serves it on 127.0.0.1 at a free port and opens every page in Debian's
+headless Chromium through Selenium, pointed at /usr/bin/chromedriver (never a browser download). Screenshots of
+lessons 1 and 2 land in `_build/docs-test/` for a person to look at.
+"""
+import functools, http.server, os, re, shutil, subprocess, sys, threading, time, urllib.request
+from pathlib import Path
+from urllib.parse import urldefrag, urlparse
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS, SHOTS = ROOT/'_docs', ROOT/'_build'/'docs-test'
+CHROMIUM, DRIVER = Path('/usr/bin/chromium'), Path('/usr/bin/chromedriver')
+LESSON_SHOTS = {'sgd_from_scratch': 'lesson1', 'mnist_basics': 'lesson2'}
+MAX_PAGE_BYTES = 3_000_000
+
+def _missing():
+    "Why the browser test cannot run here, or ''."
+    if os.environ.get('SGDLAB_DOCS_TEST') != '1': return 'browser test of the site: run `make docs-test`'
+    for mod in ('selenium', 'sphinx', 'myst_nb', 'sphinx_book_theme'):
+        try: __import__(mod)
+        except ImportError: return f'{mod} is missing: pip install -e ".[docs]"'
+    for p in (CHROMIUM, DRIVER):
+        if not p.exists(): return f'{p} is missing: apt-get install chromium chromium-driver'
+    return ''
+
+why = _missing()
+if why and os.environ.get('SGDLAB_DOCS_TEST') == '1': raise RuntimeError(f'make docs-test: {why}')
+pytestmark = pytest.mark.skipif(bool(why), reason=why or 'ok')
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args): pass
+
+@pytest.fixture(scope='module')
+def base_url():
+    "Build the site, then serve `_docs/` on 127.0.0.1 at a free port."
+    subprocess.run([sys.executable, str(ROOT/'tools'/'build_docs.py')], check=True, cwd=ROOT)
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(_Quiet, directory=str(DOCS)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f'http://127.0.0.1:{srv.server_port}/'
+    srv.shutdown()
+
+@pytest.fixture(scope='module')
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = str(CHROMIUM)
+    for a in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=1280,900',
+              '--disable-extensions', '--no-first-run', '--hide-scrollbars'):
+        opts.add_argument(a)
+    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+    d = webdriver.Chrome(service=Service(str(DRIVER)), options=opts)
+    d.set_page_load_timeout(30)
+    yield d
+    d.quit()
+
+# Runs in the page: waits for every <img> to finish, then reports what the checks need.
+_PAGE_JS = r"""
+const done = arguments[arguments.length - 1];
+const waitImg = i => (i.complete && i.getAttribute('src')) ? Promise.resolve() : new Promise(r => {
+  i.addEventListener('load', r); i.addEventListener('error', r); setTimeout(r, 5000); });
+Promise.all(Array.from(document.images).map(waitImg)).then(() => {
+  const res = performance.getEntriesByType('resource');
+  const nav = performance.getEntriesByType('navigation')[0];
+  done({
+    broken_imgs: Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 120)),
+    n_imgs: document.images.length,
+    links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+    ids: Array.from(document.querySelectorAll('[id]')).map(e => e.id),
+    math: document.querySelectorAll('.math').length,
+    typeset: Array.from(document.querySelectorAll('.math math')).filter(m => m.getBoundingClientRect().height > 0).length,
+    raw_tex: Array.from(document.querySelectorAll('.math')).filter(e => !e.querySelector('math')).length
+      + (document.body.innerText.match(/\$\$|\\frac|\\sum|\\nabla/g) || []).length,
+    bytes: (nav ? nav.encodedBodySize : 0) + res.reduce((s, r) => s + (r.encodedBodySize || 0), 0),
+    foreign: res.map(r => r.name).filter(n => !n.startsWith(location.origin) && !n.startsWith('data:')),
+    sidebar: document.querySelectorAll('.sidebar-tree a.reference').length,
+    animations: document.querySelectorAll('.animation').length,
+  });
+});
+"""
+
+def _pages(): return sorted(p.name for p in DOCS.glob('*.html'))
+
+def _console_errors(browser):
+    return [e['message'] for e in browser.get_log('browser') if e['level'] == 'SEVERE']
+
+def _frame(browser, anim):
+    return browser.execute_script("return arguments[0].querySelector('img').src.slice(-200)", anim)
+
+def _check_animations(browser, page):
+    "Click play on every jshtml animation and check that the frame moves; then pause, step and drag the slider."
+    from selenium.webdriver.common.by import By
+    problems = []
+    for i, anim in enumerate(browser.find_elements(By.CSS_SELECTOR, '.animation')):
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", anim)
+        def btn(title):
+            b = anim.find_element(By.CSS_SELECTOR, f'button[title="{title}"]')
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", b)
+            return b
+        slider = anim.find_element(By.CSS_SELECTOR, 'input.anim-slider')
+        if int(slider.get_attribute('max')) < 1: problems.append(f'{page} animation {i}: a single frame'); continue
+        btn('Pause').click(); btn('First frame').click()
+        first = _frame(browser, anim)
+        btn('Play').click()
+        deadline = time.time() + 5
+        while _frame(browser, anim) == first and time.time() < deadline: time.sleep(0.05)
+        btn('Pause').click()
+        if _frame(browser, anim) == first: problems.append(f'{page} animation {i}: play did not change the frame')
+        btn('First frame').click(); btn('Next frame').click()
+        if slider.get_attribute('value') != '1': problems.append(f'{page} animation {i}: next frame did not step')
+        browser.execute_script("const s = arguments[0]; s.value = s.max; s.dispatchEvent(new Event('input'))", slider)
+        if _frame(browser, anim) == first: problems.append(f'{page} animation {i}: the slider did not change the frame')
+        if not btn('Play').is_displayed() or btn('Play').size['height'] < 10:
+            problems.append(f'{page} animation {i}: the play button is not drawn')
+    return problems
+
+def _screenshots(browser, name):
+    "The top of the page (with the sidebar) and the first animation, for a person to look at."
+    from selenium.webdriver.common.by import By
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.execute_script("window.scrollTo({top: 0, behavior: 'instant'})")
+    browser.save_screenshot(str(SHOTS/f'{name}_top.png'))
+    anims = browser.find_elements(By.CSS_SELECTOR, '.animation')
+    if anims:
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", anims[0])
+        time.sleep(0.3)
+        browser.save_screenshot(str(SHOTS/f'{name}_animation.png'))
+
+def test_site_in_browser(base_url, browser):
+    "Every page: no console errors, images load, nothing from outside, math typeset, < 3 MB; animations play."
+    pages, problems, ids, links, weights = _pages(), [], {}, set(), {}
+    assert {'index.html', 'sgd_from_scratch.html', 'mnist_basics.html', 'benchmarks.html'} <= set(pages)
+    browser.get(base_url)                                    # a first visit, as a new reader's
+    for page in pages:
+        browser.get(base_url + page)
+        r = browser.execute_async_script(_PAGE_JS)
+        ids[page], weights[page] = set(r['ids']), r['bytes']
+        links |= {l for l in r['links'] if l.startswith(base_url)}
+        problems += [f'{page}: console error: {m}' for m in _console_errors(browser)]
+        problems += [f'{page}: image did not load: {s}' for s in r['broken_imgs']]
+        problems += [f'{page}: loads {u} from outside the site' for u in r['foreign']]
+        if r['typeset'] < r['math'] or r['raw_tex']: problems.append(f'{page}: math not typeset ({r["typeset"]} of {r["math"]}, raw TeX {r["raw_tex"]})')
+        if r['bytes'] > MAX_PAGE_BYTES: problems.append(f'{page}: weighs {r["bytes"]/1e6:.1f} MB')
+        if page not in ('search.html', 'genindex.html') and not r['sidebar']: problems.append(f'{page}: no sidebar')
+        if r['animations']: problems += _check_animations(browser, page)
+        if (stem := page[:-5]) in LESSON_SHOTS: _screenshots(browser, LESSON_SHOTS[stem])
+        problems += [f'{page}: console error after clicking: {m}' for m in _console_errors(browser)]
+    for link in sorted(links):                               # every internal link resolves, anchors included
+        url, frag = urldefrag(link)
+        path = urlparse(url).path.lstrip('/') or 'index.html'
+        if not (DOCS/path).is_file(): problems.append(f'broken link: {link}'); continue
+        if frag and path in ids and frag not in ids[path]: problems.append(f'missing anchor: {link}')
+    print('\npage weights (kB): ' + ', '.join(f'{p[:-5]} {w/1e3:.0f}' for p, w in sorted(weights.items(), key=lambda x: -x[1])))
+    assert not problems, '\n'.join(problems)
+
+def test_lessons_have_playable_animations(base_url):
+    "Lesson 1 embeds at least one jshtml animation (the site test above checks that each one plays)."
+    html = (DOCS/'sgd_from_scratch.html').read_text()
+    assert 'class="animation"' in html and 'maxcdn.bootstrapcdn.com' not in html
