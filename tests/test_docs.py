@@ -1,10 +1,11 @@
-"""The lesson site in a real browser: `make docs-test` (or SGDLAB_DOCS_TEST=1 pytest tests/test_docs.py).
+"""The lesson site. Two quick checks of the committed notebooks run everywhere; the browser test runs under
+`make docs-test` (or SGDLAB_DOCS_TEST=1 pytest tests/test_docs.py).
 
-Builds `_docs/` with tools/build_docs.py, serves it on 127.0.0.1 at a free port and opens every page in Debian's
+The browser test builds `_docs/` with tools/build_docs.py, serves it on 127.0.0.1 at a free port and opens every page in Debian's
 headless Chromium through Selenium, pointed at /usr/bin/chromedriver (never a browser download). Screenshots of
 lessons 1 and 2 land in `_build/docs-test/` for a person to look at.
 """
-import functools, http.server, os, re, shutil, subprocess, sys, threading, time, urllib.request
+import functools, http.server, importlib, json, os, pkgutil, re, subprocess, sys, threading, time
 from pathlib import Path
 from urllib.parse import urldefrag, urlparse
 import pytest
@@ -18,7 +19,7 @@ MAX_PAGE_BYTES = 3_000_000
 def _missing():
     "Why the browser test cannot run here, or ''."
     if os.environ.get('SGDLAB_DOCS_TEST') != '1': return 'browser test of the site: run `make docs-test`'
-    for mod in ('selenium', 'sphinx', 'myst_nb', 'sphinx_book_theme'):
+    for mod in ('selenium', 'sphinx', 'myst_nb', 'furo', 'latex2mathml', 'yaml'):
         try: __import__(mod)
         except ImportError: return f'{mod} is missing: pip install -e ".[docs]"'
     for p in (CHROMIUM, DRIVER):
@@ -27,7 +28,29 @@ def _missing():
 
 why = _missing()
 if why and os.environ.get('SGDLAB_DOCS_TEST') == '1': raise RuntimeError(f'make docs-test: {why}')
-pytestmark = pytest.mark.skipif(bool(why), reason=why or 'ok')
+browser_test = pytest.mark.skipif(bool(why), reason=why or 'ok')
+
+def _outputs_text(nb_path):
+    "All the text a notebook's committed outputs show."
+    cells = json.loads(Path(nb_path).read_text())['cells']
+    return '\n'.join(''.join(o.get('data', {}).get('text/markdown', o.get('text', '')))
+                     for c in cells for o in c.get('outputs', []))
+
+def test_api_reference_lists_every_public_name():
+    "The API page's committed table has a row for every name in every public module's `__all__`: rerun nbs/99_api_reference.ipynb when one is missing."
+    import sgdlab
+    table = _outputs_text(ROOT/'nbs'/'99_api_reference.ipynb')
+    for m in pkgutil.iter_modules(sgdlab.__path__):
+        if m.name.startswith('_'): continue
+        mod = importlib.import_module(f'sgdlab.{m.name}')
+        missing = [n for n in getattr(mod, '__all__', []) if f'| [{n}](' not in table]
+        assert not missing, f'nbs/99_api_reference.ipynb lacks {mod.__name__}.{missing}: run the notebook again and commit it'
+
+def test_index_lists_every_notebook():
+    "The home page's table of notebooks (and README.md, made from it) links every notebook."
+    index = (ROOT/'nbs'/'index.ipynb').read_text()
+    nbs = [p.name for p in (ROOT/'nbs').glob('*.ipynb') if p.stem != 'index']
+    assert not [n for n in nbs if f']({n})' not in index and f'](' + n + '#' not in index], 'add them to the table in nbs/index.ipynb'
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args): pass
@@ -128,6 +151,7 @@ def _screenshots(browser, name):
         time.sleep(0.3)
         browser.save_screenshot(str(SHOTS/f'{name}_animation.png'))
 
+@browser_test
 def test_site_in_browser(base_url, browser):
     "Every page: no console errors, images load, nothing from outside, math typeset, < 3 MB; animations play."
     pages, problems, ids, links, weights = _pages(), [], {}, set(), {}
@@ -155,6 +179,7 @@ def test_site_in_browser(base_url, browser):
     print('\npage weights (kB): ' + ', '.join(f'{p[:-5]} {w/1e3:.0f}' for p, w in sorted(weights.items(), key=lambda x: -x[1])))
     assert not problems, '\n'.join(problems)
 
+@browser_test
 def test_lessons_have_playable_animations(base_url):
     "Lesson 1 embeds at least one jshtml animation (the site test above checks that each one plays)."
     html = (DOCS/'sgd_from_scratch.html').read_text()

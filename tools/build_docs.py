@@ -24,7 +24,7 @@ _urls = tomllib.loads((ROOT/'pyproject.toml').read_text())['project']['urls']
 SITE_URL = _urls['Documentation'].rstrip('/') + '/'
 BLOB_URL = _urls['Repository'].rstrip('/') + '/blob/main/'
 EXTRA_PAGES = {'benchmarks/README.md': 'benchmarks'}  # repo file -> page name, after the notebooks
-CAPTIONS = {'lesson': 'Lessons', 'howto': 'How-to guides', 'ref': 'Reference'}
+CAPTIONS = {'lesson': 'Lessons', 'howto': 'How-to guides', 'ref': 'Reference'}   # the sidebar, in this order
 
 # ---------------------------------------------------------------------------------------------------- 1. nbdev
 def _procs():
@@ -95,7 +95,8 @@ def kind(nb):
     text = nb.read_text()
     if nb.stem == 'index': return 'index'
     if 'howto' in nb.stem: return 'howto'
-    if re.search(r'#\|\s*default_exp', text) or nb.stem.endswith('_api') or nb.stem == 'api': return 'ref'
+    if 'api_reference' in nb.stem: return 'api'
+    if re.search(r'#\|\s*default_exp', text): return 'ref'
     return 'lesson'
 
 _re_attrs = re.compile(r'(\]\([^)\s]*\))\{[^}]*\}')              # [text](url){target="_blank" ...}
@@ -131,7 +132,7 @@ class Site:
         if target in self.pages: return f'{up}{self.pages[target]}.html' + (f'#{frag}' if frag else '')
         if image or (target.is_relative_to(NBS) and target.exists()): return url   # files that staging copies
         if target.is_relative_to(ROOT) and target.exists(): return BLOB_URL + target.relative_to(ROOT).as_posix()
-        return url
+        return None                                                  # a notebook that has not landed yet: plain text
 
     def md(self, text, here, depth):
         "Rewrite the markdown links in `text`."
@@ -154,6 +155,7 @@ def _show_doc_md(text):
     text = re.sub(r'\[source\]\(([^)\s]+)\)(\{[^}]*\})?', r'<a class="sd-source" href="\1">source</a>', text)
     return _re_sd_heading.sub(lambda m: f'<span id="{m[2].lower()}"></span>\n\n{m[1]} {m[2]}', text)
 
+_NB_KEYS = {'cell_type', 'id', 'metadata', 'source', 'outputs', 'execution_count', 'attachments'}
 _QUARTO_TAGS = {'echo: false': 'remove-input', 'output: false': 'remove-output', 'include: false': 'remove-cell'}
 
 def translate(nb_json, src, site, depth):
@@ -187,7 +189,7 @@ def translate(nb_json, src, site, depth):
                     data['text/markdown'] = site.md(_show_doc_md(m), src, depth)
                 if 'text/html' in data: data['text/html'] = site.html(''.join(data['text/html']), src, depth)
         elif c['cell_type'] == 'raw': continue
-        out.append(c)
+        out.append({k: v for k, v in c.items() if k in _NB_KEYS})     # nbdev adds keys such as `has_sd`
     nb_json['cells'] = out
     nb_json['metadata'].pop('widgets', None)
     return nb_json
@@ -215,6 +217,7 @@ def stage(nbs):
         depth = name.count('/')
         j = translate(j, nb, site, depth)
         if k == 'index': index = j
+        elif k == 'api': groups['ref'].insert(0, name)                # the API reference heads the reference pages
         else: groups[k].append(name)
         if k != 'index': _write(SRC/f'{name}.ipynb', json.dumps(j, indent=1))
         wanted.add(name.split('/')[0] + ('' if '/' in name else '.ipynb'))
