@@ -9,5 +9,6 @@ from .losses import *
 from .optim import *
 from .dataloader import *
 from .learner import *
+from .callbacks import *
 from .mnist import *
 from .viz import *
