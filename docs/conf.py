@@ -16,6 +16,7 @@ html_title = 'sgdlab'
 extensions = ['myst_nb', 'mathml']
 nb_execution_mode = 'off'                      # the committed outputs are the page
 nb_merge_streams = True
+nb_render_markdown_format = 'gfm'              # Markdown outputs (show_doc, the API table) have tables
 myst_enable_extensions = ['dollarmath', 'amsmath', 'colon_fence']
 myst_all_links_external = True                 # keep `learner.html#fit` as written (see tools/build_docs.py)
 exclude_patterns = ['_build', '_ext', 'jupyter_execute', '**.ipynb_checkpoints', 'pyproject.toml']
