@@ -99,7 +99,7 @@ Promise.all(Array.from(document.images).map(waitImg)).then(() => {
     bytes: (nav ? nav.encodedBodySize : 0) + res.reduce((s, r) => s + (r.encodedBodySize || 0), 0),
     foreign: res.map(r => r.name).filter(n => !n.startsWith(location.origin) && !n.startsWith('data:')),
     sidebar: document.querySelectorAll('.sidebar-tree a.reference').length,
-    animations: document.querySelectorAll('.animation').length,
+    animations: document.querySelectorAll('.animation, .sgdlab-anim').length,
   });
 });
 """
@@ -109,35 +109,44 @@ def _pages(): return sorted(p.name for p in DOCS.glob('*.html'))
 def _console_errors(browser):
     return [e['message'] for e in browser.get_log('browser') if e['level'] == 'SEVERE']
 
+# The two players that pages carry: sgdlab's own (05_viz) and matplotlib's jshtml, in older outputs.
+PLAYERS = {
+    '.sgdlab-anim': dict(play='button[data-act="play"]', pause='button[data-act="pause"]', first='button[data-act="first"]',
+                         next='button[data-act="next"]', slider='input[type="range"]'),
+    '.animation': dict(play='button[title="Play"]', pause='button[title="Pause"]', first='button[title="First frame"]',
+                       next='button[title="Next frame"]', slider='input.anim-slider'),
+}
+
 def _frame(browser, anim):
     return browser.execute_script("return arguments[0].querySelector('img').src.slice(-200)", anim)
 
 def _check_animations(browser, page):
-    "Click play on every jshtml animation and check that the frame moves; then pause, step and drag the slider."
+    "Click play on every animation and check that the frame moves; then pause, step and drag the slider."
     from selenium.webdriver.common.by import By
-    problems = []
-    for i, anim in enumerate(browser.find_elements(By.CSS_SELECTOR, '.animation')):
-        browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", anim)
-        def btn(title):
-            b = anim.find_element(By.CSS_SELECTOR, f'button[title="{title}"]')
-            browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", b)
-            return b
-        slider = anim.find_element(By.CSS_SELECTOR, 'input.anim-slider')
-        if int(slider.get_attribute('max')) < 1: problems.append(f'{page} animation {i}: a single frame'); continue
-        btn('Pause').click(); btn('First frame').click()
-        first = _frame(browser, anim)
-        btn('Play').click()
-        deadline = time.time() + 5
-        while _frame(browser, anim) == first and time.time() < deadline: time.sleep(0.05)
-        btn('Pause').click()
-        if _frame(browser, anim) == first: problems.append(f'{page} animation {i}: play did not change the frame')
-        btn('First frame').click(); btn('Next frame').click()
-        if slider.get_attribute('value') != '1': problems.append(f'{page} animation {i}: next frame did not step')
-        browser.execute_script("const s = arguments[0]; s.value = s.max; s.dispatchEvent(new Event('input'))", slider)
-        if _frame(browser, anim) == first: problems.append(f'{page} animation {i}: the slider did not change the frame')
-        if not btn('Play').is_displayed() or btn('Play').size['height'] < 10:
-            problems.append(f'{page} animation {i}: the play button is not drawn')
-    return problems
+    problems, n = [], 0
+    for root, sel in PLAYERS.items():
+        for i, anim in enumerate(browser.find_elements(By.CSS_SELECTOR, root)):
+            n += 1
+            name = f'{page} animation {root}[{i}]'
+            def btn(what):
+                b = anim.find_element(By.CSS_SELECTOR, sel[what])
+                browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", b)
+                return b
+            slider = anim.find_element(By.CSS_SELECTOR, sel['slider'])
+            if int(slider.get_attribute('max')) < 1: problems.append(f'{name}: a single frame'); continue
+            if btn('play').size['height'] < 10 or btn('play').size['width'] < 10: problems.append(f'{name}: the play button is not drawn')
+            btn('pause').click(); btn('first').click()
+            first = _frame(browser, anim)
+            btn('play').click()
+            deadline = time.time() + 5
+            while _frame(browser, anim) == first and time.time() < deadline: time.sleep(0.05)
+            btn('pause').click()
+            if _frame(browser, anim) == first: problems.append(f'{name}: play did not change the frame')
+            btn('first').click(); btn('next').click()
+            if slider.get_attribute('value') != '1': problems.append(f'{name}: next frame did not step')
+            browser.execute_script("const s = arguments[0]; s.value = s.max; s.dispatchEvent(new Event('input'))", slider)
+            if _frame(browser, anim) == first: problems.append(f'{name}: the slider did not change the frame')
+    return problems, n
 
 def _screenshots(browser, name):
     "The top of the page (with the sidebar) and the first animation, for a person to look at."
@@ -145,7 +154,7 @@ def _screenshots(browser, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
     browser.execute_script("window.scrollTo({top: 0, behavior: 'instant'})")
     browser.save_screenshot(str(SHOTS/f'{name}_top.png'))
-    anims = browser.find_elements(By.CSS_SELECTOR, '.animation')
+    anims = browser.find_elements(By.CSS_SELECTOR, ', '.join(PLAYERS))
     if anims:
         browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", anims[0])
         time.sleep(0.3)
@@ -154,7 +163,7 @@ def _screenshots(browser, name):
 @browser_test
 def test_site_in_browser(base_url, browser):
     "Every page: no console errors, images load, nothing from outside, math typeset, < 3 MB; animations play."
-    pages, problems, ids, links, weights = _pages(), [], {}, set(), {}
+    pages, problems, ids, links, weights, n_anims = _pages(), [], {}, set(), {}, 0
     assert {'index.html', 'sgd_from_scratch.html', 'mnist_basics.html', 'benchmarks.html'} <= set(pages)
     browser.get(base_url)                                    # a first visit, as a new reader's
     for page in pages:
@@ -168,7 +177,9 @@ def test_site_in_browser(base_url, browser):
         if r['typeset'] < r['math'] or r['raw_tex']: problems.append(f'{page}: math not typeset ({r["typeset"]} of {r["math"]}, raw TeX {r["raw_tex"]})')
         if r['bytes'] > MAX_PAGE_BYTES: problems.append(f'{page}: weighs {r["bytes"]/1e6:.1f} MB')
         if page not in ('search.html', 'genindex.html') and not r['sidebar']: problems.append(f'{page}: no sidebar')
-        if r['animations']: problems += _check_animations(browser, page)
+        if r['animations']:
+            found, n = _check_animations(browser, page)
+            problems += found; n_anims += n
         if (stem := page[:-5]) in LESSON_SHOTS: _screenshots(browser, LESSON_SHOTS[stem])
         problems += [f'{page}: console error after clicking: {m}' for m in _console_errors(browser)]
     for link in sorted(links):                               # every internal link resolves, anchors included
@@ -176,11 +187,12 @@ def test_site_in_browser(base_url, browser):
         path = urlparse(url).path.lstrip('/') or 'index.html'
         if not (DOCS/path).is_file(): problems.append(f'broken link: {link}'); continue
         if frag and path in ids and frag not in ids[path]: problems.append(f'missing anchor: {link}')
-    print('\npage weights (kB): ' + ', '.join(f'{p[:-5]} {w/1e3:.0f}' for p, w in sorted(weights.items(), key=lambda x: -x[1])))
+    print(f'\n{len(pages)} pages, {len(links)} internal links, {n_anims} animations played')
+    print('page weights (kB): ' + ', '.join(f'{p[:-5]} {w/1e3:.0f}' for p, w in sorted(weights.items(), key=lambda x: -x[1])))
     assert not problems, '\n'.join(problems)
 
 @browser_test
 def test_lessons_have_playable_animations(base_url):
-    "Lesson 1 embeds at least one jshtml animation (the site test above checks that each one plays)."
+    "Lesson 1 embeds at least one animation player (the site test above checks that each one plays)."
     html = (DOCS/'sgd_from_scratch.html').read_text()
-    assert 'class="animation"' in html and 'maxcdn.bootstrapcdn.com' not in html
+    assert re.search(r'class="(animation|sgdlab-anim)"', html) and 'maxcdn.bootstrapcdn.com' not in html
