@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS, SHOTS = ROOT/'_docs', ROOT/'_build'/'docs-test'
 CHROMIUM, DRIVER = Path('/usr/bin/chromium'), Path('/usr/bin/chromedriver')
-LESSON_SHOTS = {'sgd_from_scratch': 'lesson1', 'mnist_basics': 'lesson2'}
+LESSON_SHOTS = {'sgd_from_scratch': 'lesson1', 'mnist_basics': 'lesson2', 'howto_animations': 'howto_animations'}
 MAX_PAGE_BYTES = 3_000_000
 
 def _missing():
@@ -149,39 +149,41 @@ def _check_animations(browser, page):
     return problems, n
 
 def _screenshots(browser, name):
-    "The top of the page (with the sidebar) and the first animation, for a person to look at."
+    "The top of the page (with the sidebar), the first animation and the first formula, for a person to look at."
     from selenium.webdriver.common.by import By
     SHOTS.mkdir(parents=True, exist_ok=True)
     browser.execute_script("window.scrollTo({top: 0, behavior: 'instant'})")
     browser.save_screenshot(str(SHOTS/f'{name}_top.png'))
-    anims = browser.find_elements(By.CSS_SELECTOR, ', '.join(PLAYERS))
-    if anims:
-        browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", anims[0])
+    for what, css in (('animation', ', '.join(PLAYERS)), ('math', 'div.math')):
+        found = browser.find_elements(By.CSS_SELECTOR, css)
+        if not found: continue
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", found[0])
         time.sleep(0.3)
-        browser.save_screenshot(str(SHOTS/f'{name}_animation.png'))
+        browser.save_screenshot(str(SHOTS/f'{name}_{what}.png'))
 
 @browser_test
 def test_site_in_browser(base_url, browser):
     "Every page: no console errors, images load, nothing from outside, math typeset, < 3 MB; animations play."
-    pages, problems, ids, links, weights, n_anims = _pages(), [], {}, set(), {}, 0
+    pages, problems, ids, links, weights, sidebars, n_anims = _pages(), [], {}, set(), {}, {}, 0
     assert {'index.html', 'sgd_from_scratch.html', 'mnist_basics.html', 'benchmarks.html'} <= set(pages)
     browser.get(base_url)                                    # a first visit, as a new reader's
     for page in pages:
         browser.get(base_url + page)
         r = browser.execute_async_script(_PAGE_JS)
-        ids[page], weights[page] = set(r['ids']), r['bytes']
+        ids[page], weights[page], sidebars[page] = set(r['ids']), r['bytes'], r['sidebar']
         links |= {l for l in r['links'] if l.startswith(base_url)}
         problems += [f'{page}: console error: {m}' for m in _console_errors(browser)]
         problems += [f'{page}: image did not load: {s}' for s in r['broken_imgs']]
         problems += [f'{page}: loads {u} from outside the site' for u in r['foreign']]
         if r['typeset'] < r['math'] or r['raw_tex']: problems.append(f'{page}: math not typeset ({r["typeset"]} of {r["math"]}, raw TeX {r["raw_tex"]})')
         if r['bytes'] > MAX_PAGE_BYTES: problems.append(f'{page}: weighs {r["bytes"]/1e6:.1f} MB')
-        if page not in ('search.html', 'genindex.html') and not r['sidebar']: problems.append(f'{page}: no sidebar')
         if r['animations']:
             found, n = _check_animations(browser, page)
             problems += found; n_anims += n
         if (stem := page[:-5]) in LESSON_SHOTS: _screenshots(browser, LESSON_SHOTS[stem])
         problems += [f'{page}: console error after clicking: {m}' for m in _console_errors(browser)]
+    full = max(sidebars.values())                            # every page lists every page: no stale sidebar
+    problems += [f'{p}: its sidebar lists {n} of {full} pages' for p, n in sidebars.items() if n != full]
     for link in sorted(links):                               # every internal link resolves, anchors included
         url, frag = urldefrag(link)
         path = urlparse(url).path.lstrip('/') or 'index.html'

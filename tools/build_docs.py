@@ -9,7 +9,7 @@
 Usage: python tools/build_docs.py [--force]   (`make docs`), then open _docs/index.html
 or serve it: python -m http.server -d _docs
 """
-import hashlib, json, os, re, shutil, sys, time
+import hashlib, json, os, re, shutil, sys, time, warnings
 try: import tomllib
 except ModuleNotFoundError: import tomli as tomllib                # Python 3.10
 from concurrent.futures import ProcessPoolExecutor
@@ -54,7 +54,10 @@ def _proc_one(args):
     os.environ['IN_TEST'] = '1'                      # as nbdev's own doc build does: notebooks skip slow work
     os.chdir(src.parent)
     nb, main = read_nb(src), sys.modules['__main__']
-    try: NBProcessor(nb=nb, procs=_procs(), rm_directives='quarto').process()
+    try:
+        with warnings.catch_warnings():                # nbdev's advice on cell layout; the tolerant runner copes
+            warnings.simplefilter('ignore')
+            NBProcessor(nb=nb, procs=_procs(), rm_directives='quarto').process()
     finally: sys.modules['__main__'] = main            # IPython's shell replaces it; the pool needs it back
     dst.parent.mkdir(parents=True, exist_ok=True)
     write_nb(nb, dst)
@@ -246,7 +249,8 @@ def stage(nbs):
 # ---------------------------------------------------------------------------------------------------- 3. Sphinx
 def sphinx():
     from sphinx.cmd.build import build_main
-    rc = build_main(['-b', 'html', '-q', '-d', str(WORK/'doctrees'), str(SRC), str(HTML)])
+    # -a: write every page, so that each page's sidebar lists pages added since the last build
+    rc = build_main(['-b', 'html', '-a', '-q', '-d', str(WORK/'doctrees'), str(SRC), str(HTML)])
     if rc: sys.exit(f'build_docs: sphinx-build failed ({rc})')
 
 def publish():
