@@ -198,3 +198,18 @@ def test_lessons_have_playable_animations(base_url):
     "Lesson 1 embeds at least one animation player (the site test above checks that each one plays)."
     html = (DOCS/'sgd_from_scratch.html').read_text()
     assert re.search(r'class="(animation|sgdlab-anim)"', html) and 'maxcdn.bootstrapcdn.com' not in html
+
+def _hidden_sources(nb):
+    "The code of a notebook's `#| hide` cells."
+    return [''.join(c['source']) for c in json.loads(nb.read_text())['cells']
+            if c['cell_type'] == 'code' and re.match(r'#\|\s*hide\b', ''.join(c['source']))]
+
+@browser_test
+def test_nbdev_directives_rendered(base_url):
+    "On a module page: `#| hide` cells are gone, `#| export` cells show as highlighted code, show_doc renders as a doc entry."
+    html = (DOCS/'data.html').read_text()
+    text = re.sub(r'<[^>]+>', '', html)
+    hidden = _hidden_sources(ROOT/'nbs'/'00_data.ipynb')
+    assert hidden and all(line not in text for src in hidden for line in src.splitlines()[1:] if line.strip())
+    assert 'class="nf">make_generator<' in html                  # the exported definition, highlighted
+    assert 'id="make_generator"' in html and 'class="sd-source"' in html and '#| export' not in html
