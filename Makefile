@@ -28,3 +28,9 @@ clean-nbs: install
 
 bench: install
 	$(PY) benchmarks/run.py
+
+# The declared dependency floor, tested (tests/README.md): fresh venvs with the oldest wheels of every dependency.
+FLOOR_PYTHONS ?= 3.10 3.13
+.PHONY: test-floor
+test-floor:
+	bash tools/test_floor.sh $(FLOOR_PYTHONS)

@@ -1,0 +1,297 @@
+"""Every public function, walked through the classes of bad input a new user hits (issue 16): non-finite values,
+empty input, wrong dtypes, numpy scalars (accepted), wrong shapes, wrong container types, unwritable paths and
+duplicate names. One row per case: the call, and either the right result (`Ok`) or the error type and the words its
+message must contain (`Err`). A new public function gets its rows here; `test_every_public_name_has_a_row` fails until
+it does."""
+from __future__ import annotations
+import math, warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+import numpy as np
+import pytest
+import torch
+from torch import nn
+import sgdlab
+from sgdlab import *
+from sgdlab.cli import main
+
+PKG = Path(sgdlab.__file__).resolve().parent
+UNWRITABLE = '/sys'   # refuses new files even for root
+
+# --- what a row expects ----------------------------------------------------------------------------
+
+@dataclass
+class Ok:
+    "The call returns; `check(result)` must be true"
+    check: Callable = lambda r: True
+
+@dataclass
+class Err:
+    "The call raises one of `types`; the message holds every word (a tuple means any one of its words), ignoring case"
+    types: type | tuple
+    words: tuple = ()
+    not_words: tuple = ()   # words that would blame the wrong thing
+    deep_ok: bool = False   # True: the error may be raised outside sgdlab (e.g. by argparse or pathlib)
+
+@dataclass
+class Exit:
+    "The CLI exits with `code` and one line on stderr holding every word"
+    code: int = 2
+    words: tuple = ()
+
+@dataclass
+class Warns:
+    "The call returns after a warning of `category` holding every word"
+    category: type
+    words: tuple = ()
+
+@dataclass
+class Either:
+    "Any one of the expectations holds (e.g. 'convert it, or say clearly that you don't')"
+    options: tuple
+
+@dataclass
+class Row:
+    fn: str            # the public name(s) the row exercises, space separated
+    case: str          # what is wrong with the input
+    call: Callable     # call(ctx) -> result
+    expect: object
+    @property
+    def id(self): return f"{self.fn}: {self.case}"
+
+# --- small shared inputs ---------------------------------------------------------------------------
+
+X, Y = linear_data(10, seed=0)
+
+def lin():
+    "A fresh linear model `x@a` and its parameter list"
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    return (lambda x: x@a), [a]
+
+def fit_lin(x=X, y=Y, **kw):
+    model, ps = lin()
+    kw.setdefault('lr', 0.1)
+    return fit(model, x, y, params=ps, **kw)
+
+def with_value(t, i, v):
+    t = t.clone(); t.view(-1)[i] = v; return t
+
+def opt_step(opt_factory, lr_check=0.9):
+    "Build an optimizer on p = 1.0, give it gradient 1.0, step: p must become `lr_check`"
+    p = torch.ones(1, requires_grad=True)
+    opt = opt_factory([p])
+    p.grad = torch.ones(1)
+    opt.step()
+    return abs(p.item() - lr_check) < 1e-6
+
+def grad_of(p, v=1.):
+    p.grad = torch.full_like(p, v); return p
+
+@dataclass
+class Ctx:
+    tmp: Path
+    _anim: object = None
+    @property
+    def anim(self):
+        "A small animation to save"
+        if self._anim is None: self._anim = animate_fit(X, Y, fit_lin(epochs=3))
+        return self._anim
+
+def two_lambda_metrics_ok(h):
+    return all(len(v) == 2 for v in h.metrics.values()) and len(h.metrics) == 2
+
+def metric_raises(preds, targs): raise ZeroDivisionError('division by zero')
+
+def batches_of_rows(dl):
+    b = next(iter(dl))
+    b = b[0] if isinstance(b, (tuple, list)) and len(b) == 1 else b
+    return len(dl) == 2 and isinstance(b, torch.Tensor) and b.shape == (5, 4)
+
+def pair_with_list_labels_ok(dl):
+    return len(dl) == 2 and [len(yb) for _, yb in dl] == [5, 5]
+
+def dict_items_ok(dl):
+    b = next(iter(dl))
+    return isinstance(b, dict) and set(b) == {'x', 'y'} and torch.is_tensor(b['x']) and b['x'].shape == (5, 2)
+
+def frozen_first_layer():
+    m = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+    m[0].requires_grad_(False)
+    return m
+
+NONFINITE = ('nan', 'inf', 'finite')
+
+# --- the table ---------------------------------------------------------------------------------------
+
+ROWS = [
+    # data ------------------------------------------------------------------------------------------------
+    Row('linear_data', 'n = 0', lambda c: linear_data(0), Err(ValueError, ('linear_data', 'n=0'))),
+    Row('linear_data', 'float n', lambda c: linear_data(10.5), Err(ValueError, ('linear_data', 'n=10.5'))),
+    Row('linear_data', 'string n', lambda c: linear_data('10'), Err((ValueError, TypeError), ('linear_data', 'n='))),
+    Row('linear_data', 'a of 3 numbers', lambda c: linear_data(10, a=(1., 2., 3.)), Err(ValueError, ('linear_data', '(3,)'))),
+    Row('linear_data', 'unknown noise', lambda c: linear_data(10, noise='gauss'), Err(ValueError, ("'gauss'", 'uniform'))),
+    Row('linear_data', 'numpy a', lambda c: linear_data(5, a=np.array([1., 2.]), seed=0), Ok(lambda r: r[1].shape == (5,))),
+    Row('quadratic_data', 'n = 0', lambda c: quadratic_data(0), Err(ValueError, ('quadratic_data', 'n=0'))),
+    Row('quadratic_data', 'a of 2 numbers', lambda c: quadratic_data(5, a=(1., 2.)), Err(ValueError, ('quadratic_data', 'three numbers'))),
+    Row('make_generator', 'the same seed twice', lambda c: [torch.rand(2, generator=make_generator(3)) for _ in range(2)], Ok(lambda r: torch.equal(*r))),
+    Row('least_squares', 'float64 numpy arrays', lambda c: least_squares(X.double().numpy(), Y.double().numpy()),
+        Ok(lambda r: r.shape == (2,) and r.dtype == torch.float32)),
+    Row('least_squares', 'y of shape (n, 1)', lambda c: least_squares(X, Y[:, None]), Err(ValueError, ('least_squares', '(10, 1)'))),
+    Row('least_squares', 'x and y of different lengths', lambda c: least_squares(X, Y[:5]), Err(ValueError, ('least_squares', '(5,)'))),
+    # losses ---------------------------------------------------------------------------------------------------
+    Row('mse', 'preds (n, 1), targets (n,)', lambda c: mse(torch.zeros(3, 1), torch.zeros(3)), Err(ValueError, ('mse', '(3, 1)', '(3,)', 'squeeze'))),
+    Row('mae', 'preds (n,), targets (n, 1)', lambda c: mae(torch.zeros(3), torch.zeros(3, 1)), Err(ValueError, ('mae', '(3,)', '(3, 1)'))),
+    Row('rmse', 'different lengths', lambda c: rmse(torch.zeros(3), torch.zeros(4)), Err(ValueError, ('rmse', '(3,)', '(4,)'))),
+    Row('check_same_shape', 'names the caller', lambda c: check_same_shape(torch.zeros(2), torch.zeros(2, 2), 'my_loss'), Err(ValueError, ('my_loss',))),
+    Row('mse', 'lists and numpy arrays', lambda c: mse([1., 3.], np.zeros(2)).item(), Ok(lambda r: r == 5.)),
+    Row('mse', 'NaN in preds gives NaN', lambda c: mse(torch.tensor([math.nan, 1.]), torch.zeros(2)).item(), Ok(math.isnan)),
+    # optim ----------------------------------------------------------------------------------------------------
+    Row('SGD', 'lr = NaN', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=math.nan), Err(ValueError, ('lr=nan', 'positive'))),
+    Row('SGD', 'lr = inf', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=math.inf), Err(ValueError, ('lr=inf',))),
+    Row('SGD', "lr = '0.1'", lambda c: SGD([torch.ones(1, requires_grad=True)], lr='0.1'), Err((ValueError, TypeError), ("lr='0.1'",))),
+    Row('SGD', 'lr = 0', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=0), Err(ValueError, ('lr=0', 'positive'))),
+    Row('SGD', 'mom = 1', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=0.1, mom=1), Err(ValueError, ('mom=1',))),
+    Row('SGD', 'mom = NaN', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=0.1, mom=math.nan), Err(ValueError, ('mom=nan',))),
+    Row('SGD', 'wd = -1', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=0.1, wd=-1), Err(ValueError, ('wd=-1',))),
+    Row('SGD', 'no parameters', lambda c: SGD([], lr=0.1), Err(ValueError, ('no parameters',))),
+    Row('SGD Optimizer', 'a list holding a number', lambda c: SGD([1.], lr=0.1), Err(TypeError, ('parameter 0', 'float', 'tensor'))),
+    Row('SGD', 'one tensor that requires grad', lambda c: opt_step(lambda ps: SGD(ps[0], lr=0.1)), Ok(bool)),
+    Row('sgd_step', 'no gradient yet', lambda c: sgd_step([torch.ones(2, requires_grad=True)], 0.1), Err(ValueError, ('backward',))),
+    Row('sgd_step', 'lr = NaN', lambda c: sgd_step([grad_of(torch.ones(2, requires_grad=True))], math.nan), Err(ValueError, ('lr=nan',))),
+    Row('as_params', 'a list of lists', lambda c: as_params([[1., 2.]]), Err(TypeError, ('parameter 0', 'list', 'tensor'))),
+    Row('check_hypers', 'negative lr', lambda c: check_hypers(-0.1), Err(ValueError, ('lr=-0.1',))),
+    # steppers take finite tensors; they are checked through SGD
+    Row('l2_reg average_grad apply_step', 'stepper names', lambda c: [f.__name__ for f in (l2_reg, average_grad, apply_step)], Ok(lambda r: len(r) == 3)),
+    # DataLoader ---------------------------------------------------------------------------------------------
+    Row('DataLoader', 'bs = 2.5', lambda c: DataLoader((X, Y), bs=2.5), Err(ValueError, ('bs=2.5',))),
+    Row('DataLoader', 'bs = 0', lambda c: DataLoader((X, Y), bs=0), Err(ValueError, ('bs=0',))),
+    Row('DataLoader', 'bs larger than n', lambda c: [len(xb) for xb, _ in DataLoader((X, Y), bs=100)], Ok(lambda r: r == [10])),
+    Row('DataLoader', 'x and y of different lengths', lambda c: DataLoader((X, Y[:4])), Err(ValueError, ('different lengths', '[10, 4]'))),
+    Row('DataLoader', 'numpy arrays', lambda c: [len(xb) for xb, _ in DataLoader((X.numpy(), Y.numpy()), bs=4)], Ok(lambda r: r == [4, 4, 2])),
+    Row('DataLoader', 'a list of (x, y) items', lambda c: [tuple(xb.shape) for xb, _ in DataLoader(list(zip(X, Y)), bs=4)], Ok(lambda r: r == [(4, 2)] * 2 + [(2, 2)])),
+    Row('collate', 'numbers and tensors', lambda c: collate([(torch.zeros(2), 1), (torch.ones(2), 0)]), Ok(lambda r: r[0].shape == (2, 2) and r[1].tolist() == [1, 0])),
+    # fit ----------------------------------------------------------------------------------------------------------
+    Row('fit', 'numpy float64 x and y with float32 parameters', lambda c: fit_lin(X.double().numpy(), Y.double().numpy()), Ok(lambda h: len(h.loss) == 1)),
+    Row('fit', 'lists', lambda c: fit_lin(X.tolist(), Y.tolist()), Ok(lambda h: len(h.loss) == 1)),
+    Row('fit', 'bs larger than n', lambda c: fit_lin(bs=100, epochs=2), Ok(lambda h: len(h.loss) == 2)),
+    Row('fit', 'bs = 2.5', lambda c: fit_lin(bs=2.5), Err(ValueError, ('bs=2.5',))),
+    Row('fit', 'epochs = 2.0', lambda c: fit_lin(epochs=2.0), Err(ValueError, ('epochs=2.0',))),
+    Row('fit', 'x and y of different lengths', lambda c: fit_lin(X, Y[:5]), Err(ValueError, ('x has 10', 'y has 5'))),
+    Row('fit', 'a plain-function model without params=', lambda c: fit(lambda x: x, X, Y, lr=0.1), Err(ValueError, ('params=',))),
+    Row('fit', 'lr = NaN', lambda c: fit_lin(lr=math.nan), Err(ValueError, ('lr=nan',))),
+    Row('fit', 'loss keeps diverging', lambda c: fit_lin(lr=50., epochs=200), Err(DivergenceError, ('smaller learning rate',))),
+    Row('fit History', 'metric on valid', lambda c: fit_lin(epochs=2, valid=(X, Y), metrics=[mae]).metrics, Ok(lambda m: list(m) == ['mae'] and len(m['mae']) == 2)),
+    # viz --------------------------------------------------------------------------------------------------------
+    Row('animate_fit FitAnimation', 'a fit of 3 steps', lambda c: len(list(c.anim.render())), Ok(lambda r: r == 3)),
+    Row('animate_fit', 'every = 0', lambda c: animate_fit(X, Y, fit_lin(epochs=3), every=0), Err(ValueError, ('every=0',))),
+    Row('animate_fit', "panel = 'lost'", lambda c: animate_fit(X, Y, fit_lin(epochs=3), panel='lost'), Err(ValueError, ("panel='lost'",))),
+    Row('animate_fit', 'History without parameters', lambda c: animate_fit(X, Y, fit_lin(epochs=2, record_params=False)), Err(ValueError, ('record_params=True',))),
+    Row('save_anim', 'missing folder', lambda c: save_anim(c.anim, c.tmp/'no'/'x.gif'), Err(FileNotFoundError, ('does not exist',))),
+    Row('save_anim', 'unknown extension', lambda c: save_anim(c.anim, c.tmp/'x.avi'), Err(ValueError, ('.gif',))),
+    Row('to_np', 'a tensor that requires grad', lambda c: to_np(torch.ones(2, requires_grad=True)), Ok(lambda r: isinstance(r, np.ndarray))),
+    Row('plot_function', 'numpy float bounds', lambda c: plot_function(torch.sin, min=np.float32(-1), max=np.float64(1)), Ok()),
+    Row('plot_fit', 'a parameter tensor', lambda c: plot_fit(X, Y, torch.tensor([3., 2.])), Ok()),
+    Row('loss_surface', 'x of shape (n, 3)', lambda c: loss_surface(torch.ones(4, 3), torch.ones(4)), Err(ValueError, ('loss_surface', '(4, 3)'))),
+    # mnist --------------------------------------------------------------------------------------------------------
+    Row('mnist_sample', 'digits (3, 3)', lambda c: mnist_sample(digits=(3, 3)), Err(ValueError, ('(3, 3)', 'two different'))),
+    Row('mnist_sample', 'digit 10', lambda c: mnist_sample(digits=(3, 10)), Err(ValueError, ('(3, 10)', '0 to 9'))),
+    Row('mnist_sample', "digits '37'", lambda c: mnist_sample(digits='37'), Err(ValueError, ("'37'",))),
+    Row('mnist_sample', 'valid_pct = 0', lambda c: mnist_sample(valid_pct=0), Err(ValueError, ('valid_pct=0',))),
+    Row('mnist_sample', 'valid_pct = 1', lambda c: mnist_sample(valid_pct=1), Err(ValueError, ('valid_pct=1',))),
+    Row('mnist_sample', 'valid_pct = NaN', lambda c: mnist_sample(valid_pct=math.nan), Err(ValueError, ('valid_pct=nan',))),
+    Row('mnist_sample', 'a folder that does not exist', lambda c: mnist_sample(path=c.tmp/'nope'), Err(FileNotFoundError, ('nope',))),
+    Row('mnist_loss', 'preds (n, 1), targets (n,)', lambda c: mnist_loss(torch.zeros(4, 1), torch.zeros(4)), Err(ValueError, ('mnist_loss', '(4, 1)', '(4,)'))),
+    Row('batch_accuracy', 'preds (n, 1), targets (n,)', lambda c: batch_accuracy(torch.zeros(4, 1), torch.zeros(4)), Err(ValueError, ('batch_accuracy', '(4, 1)', '(4,)'))),
+    # files ---------------------------------------------------------------------------------------------------------
+    Row('check_writable', 'a folder', lambda c: check_writable(c.tmp, 'me'), Err(IsADirectoryError, ('me:', 'folder'))),
+    Row('check_writable', 'missing folder', lambda c: check_writable(c.tmp/'no'/'x', 'me'), Err(FileNotFoundError, ('me:', 'does not exist'))),
+    Row('atomic_write', 'unwritable folder', lambda c: atomic_write(f'{UNWRITABLE}/x.gif', 'me').__enter__(), Err(PermissionError, ('me:', UNWRITABLE))),
+    # CLI ----------------------------------------------------------------------------------------------------------
+    Row('main demo', '--out in a missing folder', lambda c: main(['demo', '--out', str(c.tmp/'no'/'x.gif')]), Exit(2, ('does not exist',))),
+    Row('main demo', '--lr nan', lambda c: main(['demo', '--lr', 'nan']), Exit(2, ('--lr',))),
+    Row('main demo', '--lr inf', lambda c: main(['demo', '--lr', 'inf']), Exit(2, ('--lr',))),
+    Row('main demo', '--n 0', lambda c: main(['demo', '--n', '0']), Exit(2, ('--n 0',))),
+    Row('main demo', '--bs 0', lambda c: main(['demo', '--bs', '0']), Exit(2, ('--bs 0',))),
+    Row('main demo', '--steps 2.5', lambda c: main(['demo', '--steps', '2.5']), Exit(2, ('--steps', '2.5'))),
+    Row('main demo', '--out .avi', lambda c: main(['demo', '--out', 'x.avi']), Exit(2, ('.avi',))),
+    # --- what issues 13 and 16 ask for -----------------------------------------------------------------------
+    Row('linear_data', 'n = NaN', lambda c: linear_data(math.nan), Err((ValueError, TypeError), ('linear_data', 'n=nan'))),
+    Row('DataLoader', 'empty tensors', lambda c: list(DataLoader((torch.zeros(0, 2), torch.zeros(0)), bs=4)),
+        Either((Ok(lambda r: r == []), Err(ValueError, ('DataLoader', ('empty', 'no rows', 'no examples')))))),
+    Row('fit', 'epochs = 0', lambda c: fit_lin(epochs=0), Either((Ok(lambda h: len(h.loss) == 0), Err(ValueError, ('epochs=0',))))),
+    Row('animate_fit', 'an empty History', lambda c: animate_fit(X, Y, History()), Err(ValueError, ('animate_fit', ('empty', 'no steps', 'no parameters')))),
+    Row('mnist_sample', 'numpy digits and valid_pct', lambda c: mnist_sample(digits=(np.int64(3), np.int64(7)), valid_pct=np.float32(0.2)),
+        Ok(lambda r: len(r) == 4)),
+]
+
+# Public names that need no row of their own, and why
+EXEMPT = {
+    'Optimizer': 'built by SGD; its rows are the SGD rows',
+    'History': 'a record; fit builds it',
+    'DivergenceError': 'an exception class; raised in the fit rows',
+    'demo': "the CLI's body; main's rows reach it",
+}
+
+# --- the tests -------------------------------------------------------------------------------------------
+
+def _message(e: BaseException) -> str:
+    return ' '.join([str(e), *getattr(e, '__notes__', [])]).lower()
+
+def _has(msg: str, words) -> list:
+    "The words (or groups of alternatives) missing from `msg`"
+    return [w for w in words if not any(a.lower() in msg for a in ((w,) if isinstance(w, str) else w))]
+
+def _raised_in_sgdlab(e: BaseException) -> bool:
+    tb, last = e.__traceback__, None
+    while tb is not None: last, tb = tb.tb_frame.f_code.co_filename, tb.tb_next
+    return last is not None and Path(last).resolve().is_relative_to(PKG)
+
+def _check(row: Row, expect, ctx: Ctx, capsys) -> str|None:
+    "None if `expect` holds for `row`, else what went wrong"
+    try:
+        with warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter('always')
+            result = row.call(ctx)
+    except SystemExit as e:
+        err = capsys.readouterr().err
+        if not isinstance(expect, Exit): return f"exited {e.code}: {err!r}"
+        if e.code != expect.code: return f"exit status {e.code}, expected {expect.code}: {err!r}"
+        if 'Traceback' in err or len(err.strip().splitlines()) != 1: return f"not one line on stderr: {err!r}"
+        if miss := _has(err.lower(), expect.words): return f"stderr {err!r} lacks {miss}"
+        return None
+    except Exception as e:
+        if not isinstance(expect, Err): return f"raised {type(e).__name__}: {e}"
+        if not isinstance(e, expect.types): return f"raised {type(e).__name__} ({e}), expected {expect.types}"
+        msg = _message(e)
+        if miss := _has(msg, expect.words): return f"{type(e).__name__} message {str(e)!r} lacks {miss}"
+        if bad := [w for w in expect.not_words if w.lower() in msg]: return f"message {str(e)!r} blames the wrong thing: {bad}"
+        if not expect.deep_ok and not _raised_in_sgdlab(e): return f"raised from outside sgdlab, not checked first: {type(e).__name__}: {e}"
+        return None
+    if isinstance(expect, Warns):
+        hits = [w for w in ws if issubclass(w.category, expect.category) and not _has(str(w.message).lower(), expect.words)]
+        return None if hits else f"no {expect.category.__name__} with {expect.words}; warnings: {[str(w.message) for w in ws]}"
+    if not isinstance(expect, Ok): return f"returned {result!r:.200}; expected {expect}"
+    return None if expect.check(result) else f"returned {result!r:.300}, which fails the row's check"
+
+@pytest.fixture(scope='module')
+def ctx(tmp_path_factory): return Ctx(tmp_path_factory.mktemp('bad_inputs'))
+
+@pytest.mark.parametrize('row', ROWS, ids=lambda r: r.id)
+def test_row(row, ctx, capsys):
+    options = row.expect.options if isinstance(row.expect, Either) else (row.expect,)
+    fails = [_check(row, o, ctx, capsys) for o in options]
+    if all(f is not None for f in fails): pytest.fail(' | '.join(fails))
+    assert not [p for p in ctx.tmp.iterdir() if p.name.startswith('.')], "a temporary file was left behind"
+
+def test_row_ids_are_unique():
+    ids = [r.id for r in ROWS]
+    assert len(ids) == len(set(ids)), [i for i in ids if ids.count(i) > 1]
+
+def test_every_public_name_has_a_row():
+    covered = {n for r in ROWS for n in r.fn.split()}
+    public = {n for n in sgdlab.__all__ if callable(getattr(sgdlab, n))} if hasattr(sgdlab, '__all__') else \
+             {n for n in dir(sgdlab) if not n.startswith('_') and callable(getattr(sgdlab, n)) and getattr(getattr(sgdlab, n), '__module__', '').startswith('sgdlab')}
+    missing = sorted(public - covered - set(EXEMPT) - {'main'})
+    assert not missing, f"public names without a row in tests/test_bad_inputs.py: {missing}"
+    assert 'main' in covered
