@@ -69,6 +69,11 @@ def lin():
     a = nn.Parameter(torch.tensor([-1., 1.]))
     return (lambda x: x@a), [a]
 
+def learner(x=X, y=Y, **kw):
+    model, ps = lin()
+    kw.setdefault('lr', 0.1)
+    return Learner(model, x, y, params=ps, **kw)
+
 def fit_lin(x=X, y=Y, **kw):
     model, ps = lin()
     kw.setdefault('lr', 0.1)
@@ -182,6 +187,26 @@ ROWS = [
     Row('fit', 'lr = NaN', lambda c: fit_lin(lr=math.nan), Err(ValueError, ('lr=nan',))),
     Row('fit', 'loss keeps diverging', lambda c: fit_lin(lr=50., epochs=200), Err(DivergenceError, ('smaller learning rate',))),
     Row('fit History', 'metric on valid', lambda c: fit_lin(epochs=2, valid=(X, Y), metrics=[mae]).metrics, Ok(lambda m: list(m) == ['mae'] and len(m['mae']) == 2)),
+    # Learner and callbacks ------------------------------------------------------------------------------------------
+    Row('Learner', 'a DataLoader as x', lambda c: len(learner(x=DataLoader((X, Y), bs=5), y=None).fit(epochs=2).loss), Ok(lambda r: r == 4)),
+    Row('Learner', 'a DataLoader as x, and y', lambda c: learner(x=DataLoader((X, Y), bs=5), y=Y), Err(ValueError, ('DataLoader', 'leave out y'))),
+    Row('Learner', 'epochs and steps', lambda c: learner().fit(epochs=1, steps=1), Err(ValueError, ('epochs=', 'steps=', 'not both'))),
+    Row('Learner', 'steps = 0', lambda c: learner().fit(steps=0), Either((Ok(lambda h: len(h.loss) == 0), Err(ValueError, ('steps=0',))))),
+    Row('Learner', 'steps = 2.5', lambda c: learner().fit(steps=2.5), Err(ValueError, ('steps=2.5',))),
+    Row('Learner', 'y left out', lambda c: learner(y=None), Err(ValueError, ('y is missing',))),
+    Row('Learner', 'metrics without valid', lambda c: learner(metrics=[mae]), Err(ValueError, ('valid=',))),
+    Row('Learner', 'a callback that is not a Callback', lambda c: learner(cbs=[print]), Err(TypeError, ('not a Callback',))),
+    Row('Learner', 'x is a dict', lambda c: learner(x={'a': 1}), Err(TypeError, ('x', 'dict'))),
+    Row('Learner', 'x is a single number', lambda c: learner(x=3.), Err((ValueError, TypeError), ('x', ('single number', 'one row per example')))),
+    Row('Learner fit', 'a schedule as lr', lambda c: fit_lin(lr=lambda pos: 0.1 * (1 - pos), steps=4).lrs, Ok(lambda r: r == pytest.approx([0.1, 0.075, 0.05, 0.025]))),
+    Row('ParamScheduler', 'a schedule that returns NaN', lambda c: fit_lin(lr=lambda pos: math.nan), Err(ValueError, ('lr', NONFINITE))),
+    Row('PrintCallback', 'every = 0', lambda c: PrintCallback(0), Err(ValueError, ('print_every=0',))),
+    Row('PrintCallback fit', 'numpy int print_every', lambda c: fit_lin(epochs=3, print_every=np.int64(2)), Ok(lambda h: len(h.loss) == 3)),
+    Row('fit Recorder', 'record_params=True', lambda c: fit_lin(epochs=3, record_params=True).param_steps, Ok(lambda r: r == [0, 1, 2])),
+    Row('ProgressCallback', 'a bar for 3 steps', lambda c: fit_lin(epochs=3, cbs=[ProgressCallback(True)]), Ok(lambda h: len(h.loss) == 3)),
+    Row('ValidateCallback', 'NaN in the validation targets', lambda c: fit_lin(valid=(X, with_value(Y, 1, math.nan))), Err(ValueError, ('valid y', NONFINITE), ('learning rate',))),
+    Row('History', 'save into an unwritable folder', lambda c: fit_lin().save(f'{UNWRITABLE}/h.pt'), Err(PermissionError, (UNWRITABLE,))),
+    Row('History', 'load a missing file', lambda c: History.load(c.tmp/'missing.pt'), Err(FileNotFoundError, ('missing.pt',), deep_ok=True)),
     # viz --------------------------------------------------------------------------------------------------------
     Row('animate_fit FitAnimation', 'a fit of 3 steps', lambda c: len(list(c.anim.render())), Ok(lambda r: r == 3)),
     Row('animate_fit', 'every = 0', lambda c: animate_fit(X, Y, fit_lin(epochs=3), every=0), Err(ValueError, ('every=0',))),
@@ -223,12 +248,37 @@ ROWS = [
     Row('animate_fit', 'an empty History', lambda c: animate_fit(X, Y, History()), Err(ValueError, ('animate_fit', ('empty', 'no steps', 'no parameters')))),
     Row('mnist_sample', 'numpy digits and valid_pct', lambda c: mnist_sample(digits=(np.int64(3), np.int64(7)), valid_pct=np.float32(0.2)),
         Ok(lambda r: len(r) == 4)),
+    # --- pending (not committed) ---
+    Row('fit', 'NaN in x', lambda c: fit_lin(with_value(X, 5, math.nan), Y), Err(ValueError, ('x', NONFINITE), ('learning rate',))),
+    Row('fit', 'inf in y', lambda c: fit_lin(X, with_value(Y, 7, math.inf), bs=4), Err(ValueError, ('y', NONFINITE), ('learning rate',))),
+    Row('fit', 'empty data, full batch', lambda c: fit_lin(torch.zeros(0, 2), torch.zeros(0)),
+        Err(ValueError, (('empty', 'no examples', 'no rows', 'no data', 'n=0', 'n = 0'),), ('learning rate',))),
+    Row('fit', 'empty data, minibatches', lambda c: fit_lin(torch.zeros(0, 2), torch.zeros(0), bs=4),
+        Err(ValueError, (('empty', 'no examples', 'no rows', 'no data', 'n=0', 'n = 0'),), ('stack expects',))),
+    Row('fit', 'integer x and y', lambda c: fit_lin(torch.arange(20).reshape(10, 2), torch.arange(10)),
+        Either((Ok(lambda h: len(h.loss) == 1), Err((TypeError, ValueError), (('dtype', 'integer', 'float'),))))),
+    Row('fit', 'float64 tensors with float32 parameters', lambda c: fit_lin(X.double(), Y.double()),
+        Either((Ok(lambda h: len(h.loss) == 1), Err((TypeError, ValueError), (('dtype', 'float64'),))))),
+    Row('fit FirstStepCheck', 'a loss_func that returns one loss per example', lambda c: fit_lin(loss_func=lambda p, t: (p - t)**2),
+        Err((ValueError, TypeError), ('loss', '(10,)'))),
+    Row('fit', 'model(x) of shape (n, 1) for y of shape (n,)', lambda c: (lambda m, ps: fit(lambda x: m(x)[:, None], X, Y, params=ps, lr=0.1))(*lin()),
+        Err(ValueError, ('model', '(10, 1)', '(10,)'))),
+    Row('fit', 'a metric that raises', lambda c: fit_lin(valid=(X, Y), metrics=[metric_raises]), Err(Exception, ('metric_raises',))),
+    Row('fit', 'a metric that returns a vector', lambda c: fit_lin(valid=(X, Y), metrics=[lambda p, t: p - t]), Err((ValueError, TypeError), ('metric', '(10,)'))),
+    Row('fit', 'two lambda metrics', lambda c: fit_lin(epochs=2, valid=(X, Y), metrics=[lambda p, t: mse(p, t), lambda p, t: mae(p, t)]),
+        Either((Ok(lambda h: two_lambda_metrics_ok(h)), Err(ValueError, ('name',))))),
+    Row('fit', 'valid = (x,) only', lambda c: fit_lin(valid=(X,)), Err(ValueError, ('valid',))),
+    Row('fit', 'valid x and y of different lengths', lambda c: fit_lin(valid=(X, Y[:4])), Err(ValueError, ('valid',))),
 ]
 
 # Public names that need no row of their own, and why
 EXEMPT = {
     'Optimizer': 'built by SGD; its rows are the SGD rows',
-    'History': 'a record; fit builds it',
+    'Callback': 'a base class with no behaviour of its own',
+    'CancelBatchException': 'raised by callbacks, not called', 'CancelEpochException': 'raised by callbacks, not called',
+    'CancelFitException': 'raised by callbacks, not called',
+    'TrainEvalCallback': 'a default callback without arguments; every fit row runs it',
+    'DeviceCallback': 'a default callback without arguments; every fit row runs it',
     'DivergenceError': 'an exception class; raised in the fit rows',
     'demo': "the CLI's body; main's rows reach it",
 }

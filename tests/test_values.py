@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 from PIL import Image
-from sgdlab import DataLoader, History, batch_accuracy, fit, linear_data, mnist_loss, sgd_step
+from sgdlab import DataLoader, History, batch_accuracy, fit, linear_data, mnist_loss, mse, sgd_step
 from sgdlab.cli import main
 
 # --- History.epoch_loss ---------------------------------------------------------------------------
@@ -30,6 +30,51 @@ def test_epoch_loss_of_a_real_fit_includes_the_last_epoch():
     assert hist.epoch_loss == pytest.approx(want, rel=1e-12)
 
 def test_epoch_loss_of_an_empty_history(): assert History().epoch_loss == []
+
+def test_epoch_loss_leaves_out_a_partial_last_epoch():
+    assert History(loss=[1., 2., 3., 4., 5., 6., 7.], steps_per_epoch=3).epoch_loss == [2., 5.]
+    x, y = linear_data(10, seed=0)
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    hist = fit(lambda x: x@a, x, y, params=[a], lr=0.1, steps=7, bs=4, seed=0)   # 2 epochs of 3 steps, then 1 step
+    assert len(hist.loss) == 7 and hist.epoch_loss == pytest.approx([sum(hist.loss[:3]) / 3, sum(hist.loss[3:6]) / 3], rel=1e-12)
+
+# --- what History records by default ---------------------------------------------------------------
+
+def _wide(n_in):
+    "A model with exactly n_in + 1 parameters, and 4 examples for it"
+    g = torch.Generator().manual_seed(0)
+    return nn.Linear(n_in, 1), torch.randn(4, n_in, generator=g), torch.randn(4, 1, generator=g)
+
+@pytest.mark.parametrize('n_params, recorded', [(10_000, True), (10_001, False)])
+def test_record_params_default_at_its_boundary(n_params, recorded):
+    model, x, y = _wide(n_params - 1)
+    assert sum(p.numel() for p in model.parameters()) == n_params
+    hist = fit(model, x, y, lr=0.01, epochs=2)
+    assert (hist.param_steps, len(hist.params)) == (([0, 1], 2) if recorded else ([], 0))
+    assert (hist.final_params is not None) == recorded
+    hist = fit(model, x, y, lr=0.01, epochs=2, record_params=True)   # asked for: recorded whatever the size
+    assert hist.param_steps == [0, 1]
+
+def _line_fit(steps, **kw):
+    x, y = linear_data(20, seed=1)
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    return fit(lambda x: x@a, x, y, params=[a], lr=0.1, steps=steps, **kw), x, y, a
+
+@pytest.mark.parametrize('steps, want', [
+    (1000, list(range(1000))),         # at the budget: every step
+    (1001, list(range(0, 1001, 2))),   # one over: every other step, the first and the last kept
+    (2500, list(range(0, 2500, 4))),
+])
+def test_snapshots_are_thinned_for_long_fits(steps, want):
+    hist, x, y, a = _line_fit(steps)
+    assert len(hist.loss) == steps and hist.param_steps == want
+    for i in (0, len(want) // 2, -1):   # each kept snapshot produced the loss of its step
+        assert mse(x@hist.params[i][0], y).item() == pytest.approx(hist.loss[hist.param_steps[i]], rel=1e-5)
+    assert torch.equal(hist.final_params[0], a.detach())
+
+def test_record_params_true_keeps_every_step_of_a_long_fit():
+    hist, *_ = _line_fit(1001, record_params=True)
+    assert hist.param_steps == list(range(1001))
 
 # --- the CLI's step arithmetic --------------------------------------------------------------------
 
