@@ -74,6 +74,13 @@ def learner(x=X, y=Y, **kw):
     kw.setdefault('lr', 0.1)
     return Learner(model, x, y, params=ps, **kw)
 
+def folder(p: Path) -> Path:
+    p.mkdir(exist_ok=True); return p
+
+def lrf(x=X, y=Y, **kw):
+    model, ps = lin()
+    return lr_find(model, x, y, params=ps, **kw)
+
 def fit_lin(x=X, y=Y, **kw):
     model, ps = lin()
     kw.setdefault('lr', 0.1)
@@ -165,7 +172,7 @@ ROWS = [
     Row('sgd_step', 'no gradient yet', lambda c: sgd_step([torch.ones(2, requires_grad=True)], 0.1), Err(ValueError, ('backward',))),
     Row('sgd_step', 'lr = NaN', lambda c: sgd_step([grad_of(torch.ones(2, requires_grad=True))], math.nan), Err(ValueError, ('lr=nan',))),
     Row('as_params', 'a list of lists', lambda c: as_params([[1., 2.]]), Err(TypeError, ('parameter 0', 'list', 'tensor'))),
-    Row('check_hypers', 'negative lr', lambda c: check_hypers(-0.1), Err(ValueError, ('lr=-0.1',))),
+    Row('check_hypers', 'negative lr', lambda c: check_hypers(lr=-0.1), Err(ValueError, ('lr=-0.1',))),
     # steppers take finite tensors; they are checked through SGD
     Row('l2_reg average_grad apply_step', 'stepper names', lambda c: [f.__name__ for f in (l2_reg, average_grad, apply_step)], Ok(lambda r: len(r) == 3)),
     # DataLoader ---------------------------------------------------------------------------------------------
@@ -208,7 +215,7 @@ ROWS = [
     Row('History', 'save into an unwritable folder', lambda c: fit_lin().save(f'{UNWRITABLE}/h.pt'), Err(PermissionError, (UNWRITABLE,))),
     Row('History', 'load a missing file', lambda c: History.load(c.tmp/'missing.pt'), Err(FileNotFoundError, ('missing.pt',), deep_ok=True)),
     # viz --------------------------------------------------------------------------------------------------------
-    Row('animate_fit FitAnimation', 'a fit of 3 steps', lambda c: len(list(c.anim.render())), Ok(lambda r: r == 3)),
+    Row('animate_fit FitAnimation', 'a fit of 3 steps', lambda c: (len(list(c.anim.render())), len(c.anim.steps)), Ok(lambda r: r[0] == r[1] >= 3)),
     Row('animate_fit', 'every = 0', lambda c: animate_fit(X, Y, fit_lin(epochs=3), every=0), Err(ValueError, ('every=0',))),
     Row('animate_fit', "panel = 'lost'", lambda c: animate_fit(X, Y, fit_lin(epochs=3), panel='lost'), Err(ValueError, ("panel='lost'",))),
     Row('animate_fit', 'History without parameters', lambda c: animate_fit(X, Y, fit_lin(epochs=2, record_params=False)), Err(ValueError, ('record_params=True',))),
