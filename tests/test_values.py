@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 from PIL import Image
-from sgdlab import DataLoader, History, batch_accuracy, fit, linear_data, mnist_loss, mse, sgd_step
+from sgdlab import DataLoader, History, Learner, batch_accuracy, fit, linear_data, mnist_loss, mse, sgd_step
 from sgdlab.cli import main
 
 # --- History.epoch_loss ---------------------------------------------------------------------------
@@ -161,3 +161,18 @@ def test_sgd_step_on_several_tensors():
     sgd_step([a, b], 0.5)
     assert a.tolist() == [-0.5] and b.tolist() == [[0., 0.]]
     for p in (a, b): assert p.grad is None or torch.all(p.grad == 0)
+
+# --- an error raised during training is the one the user sees ------------------------------------------
+
+def test_an_error_in_training_is_not_replaced_by_a_pending_divergence():
+    "The loss goes non-finite at step 1 (not yet checked: losses are checked every 16 steps), then a callback fails at step 3"
+    from sgdlab import Callback
+    class Boom(Callback):
+        def after_batch(self, learn):
+            if learn.step == 3: raise RuntimeError('boom at step 3')
+    x, y = linear_data(8, seed=0)
+    y[1] = math.inf                                    # the second minibatch's loss is inf ...
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    learn = Learner(lambda x: x@a, DataLoader((x, y), bs=1), params=[a], lr=0.1, cbs=[Boom()])   # a DataLoader is not checked up front
+    with pytest.raises(RuntimeError, match='boom at step 3'): learn.fit(epochs=1)
+    assert len(learn.hist.loss) == 4 and math.isinf(learn.hist.loss[1])   # the steps so far are still recorded
