@@ -176,3 +176,14 @@ def test_an_error_in_training_is_not_replaced_by_a_pending_divergence():
     learn = Learner(lambda x: x@a, DataLoader((x, y), bs=1), params=[a], lr=0.1, cbs=[Boom()])   # a DataLoader is not checked up front
     with pytest.raises(RuntimeError, match='boom at step 3'): learn.fit(epochs=1)
     assert len(learn.hist.loss) == 4 and math.isinf(learn.hist.loss[1])   # the steps so far are still recorded
+
+# --- History's table in a notebook: long fits show the first and last 10 epochs -----------------------------
+
+@pytest.mark.parametrize('epochs, shown', [
+    (20, [str(e) for e in range(20)]),                                          # 20 epochs: all of them
+    (21, [str(e) for e in range(10)] + ['…'] + [str(e) for e in range(11, 21)]),  # one more: the middle one gives way
+])
+def test_history_table_rows(epochs, shown):
+    md = History(loss=[float(i) for i in range(epochs)], steps_per_epoch=1)._repr_markdown_()
+    rows = [l for l in md.splitlines() if l.startswith('| ')][2:]   # after the header and its rule
+    assert [r.split(' | ')[0][2:] for r in rows] == shown
