@@ -1,4 +1,4 @@
-"""The lesson's manual update step, then an SGD optimizer built from tiny stepper functions
+"""The lesson's manual update step, then SGD, RMSProp and Adam built from tiny stepper functions, equal to `torch.optim` bit for bit
 
 Docs: https://sgdlab.github.io/sgdlab/optim.html.md"""
 
@@ -6,102 +6,276 @@ Docs: https://sgdlab.github.io/sgdlab/optim.html.md"""
 
 # %% ../nbs/02_optim.ipynb #defbf407
 from __future__ import annotations
-import math
-from collections.abc import Iterable
+import inspect, math, numbers
+from collections.abc import Callable, Iterable
 import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['as_params', 'check_hypers', 'sgd_step', 'l2_reg', 'average_grad', 'apply_step', 'Optimizer', 'SGD']
+__all__ = ['as_params', 'check_hyper', 'check_hypers', 'sgd_step', 'apply_step', 'l2_reg', 'weight_decay', 'average_grad',
+           'momentum_step', 'ema_grad', 'ema_sqr_grad', 'step_stat', 'rms_prop_step', 'adam_step', 'Optimizer', 'SGD',
+           'RMSProp', 'Adam']
 
 # %% ../nbs/02_optim.ipynb #a53d3baf
 def as_params(params) -> list[Tensor]:
-    "`params` as a list of tensors that require grad: accepts one tensor, a list, or `model.parameters()`"
+    "The trainable tensors in `params` (one tensor, a list, or `model.parameters()`), frozen ones left out"
     ps = [params] if isinstance(params, Tensor) else list(params)
     if not ps: raise ValueError("no parameters to train: pass a tensor, a list of tensors or model.parameters()")
+    seen = {}
     for i, p in enumerate(ps):
-        if not isinstance(p, Tensor): raise TypeError(f"parameter {i} is a {type(p).__name__}, not a tensor")
-        if not p.requires_grad:
-            raise ValueError(f"parameter {i} (shape {tuple(p.shape)}) does not require grad; create it with nn.Parameter(...) or call .requires_grad_()")
-    return ps
+        if not isinstance(p, Tensor): raise TypeError(f"parameter {i} is a {type(p).__name__}, not a tensor; pass tensors (param-group dicts are not supported)")
+        if id(p) in seen: raise ValueError(f"parameter {i} is the same tensor as parameter {seen[id(p)]}; list each tensor once, or it would be stepped twice")
+        seen[id(p)] = i
+        if p.requires_grad and not p.is_leaf:
+            raise ValueError(f"parameter {i} (shape {tuple(p.shape)}) is computed from other tensors, so backward() gives it no .grad; train the tensor it came from, or use p.detach().requires_grad_()")
+    trainable = [p for p in ps if p.requires_grad]
+    if not trainable: raise ValueError(f"none of the {len(ps)} parameters requires grad, so there is nothing to train; create them with nn.Parameter(...) or unfreeze some with p.requires_grad_()")
+    return trainable
 
-# %% ../nbs/02_optim.ipynb #29759ccd
-def check_hypers(lr: float, mom: float = 0., wd: float = 0.):
-    "Raise a `ValueError` unless `lr` > 0, 0 <= `mom` < 1 and `wd` >= 0, all finite"
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0): raise ValueError(f"lr={lr!r} must be a positive, finite number such as 0.1")
-    if not (isinstance(mom, (int, float)) and 0 <= mom < 1): raise ValueError(f"mom={mom!r} must be in [0, 1); 0.9 is the usual choice")
-    if not (isinstance(wd, (int, float)) and math.isfinite(wd) and wd >= 0): raise ValueError(f"wd={wd!r} must be a non-negative, finite number such as 1e-4")
+# %% ../nbs/02_optim.ipynb #c5482756
+_RULES = {  # hyper-parameter -> (lowest value, is the lowest allowed?, above the highest, what it must be)
+    'lr': (0., False, math.inf, 'a positive, finite number such as 0.1'),
+    'mom': (0., True, 1., 'a number in [0, 1); 0.9 is the usual choice'),
+    'sqr_mom': (0., True, 1., 'a number in [0, 1); 0.99 or 0.999 are usual'),
+    'eps': (0., True, math.inf, 'a non-negative, finite number such as 1e-8'),
+    'wd': (0., True, math.inf, 'a non-negative, finite number such as 1e-4'),
+}
+_FLAGS = ('nesterov', 'decouple_wd')
+
+# %% ../nbs/02_optim.ipynb #db2e05fe
+def check_hyper(name: str, v):
+    "`v` as a float if it is a valid value for hyper-parameter `name`; otherwise a `ValueError` that says what to pass"
+    rule = _RULES.get(name)
+    if rule is None:
+        if name not in _FLAGS or isinstance(v, bool): return v
+        raise ValueError(f"{name}={v!r} must be True or False")
+    lo, closed, hi, what = rule
+    if type(v) is not float and not isinstance(v, bool) and isinstance(v, numbers.Real): x = float(v)
+    else: x = v
+    if type(x) is float and (lo <= x if closed else lo < x) and x < hi: return x
+    hint = f"; use {name}.item() for a one-element tensor" if isinstance(v, Tensor) else ''
+    raise ValueError(f"{name}={v!r} must be {what}{hint}")
+
+def check_hypers(**hypers) -> dict:
+    "Every hyper-parameter checked by `check_hyper`, as a dict"
+    return {k: check_hyper(k, v) for k, v in hypers.items()}
 
 # %% ../nbs/02_optim.ipynb #a99349a5
 def sgd_step(
     params, # a tensor, a list of tensors or `model.parameters()`, each holding a `.grad`
     lr: float, # the learning rate: how far to move along the negative gradient
 ):
-    "The lesson's update: under `torch.no_grad()`, `p -= lr * p.grad`, then zero `p.grad`"
-    check_hypers(lr)
-    params = as_params(params)
+    "The lesson's update: under `torch.no_grad()`, `p -= lr * p.grad`, then zero `p.grad` in place"
+    lr, params = check_hyper('lr', lr), as_params(params)
     for i, p in enumerate(params):
-        if p.grad is None: raise ValueError(f"parameter {i} (shape {tuple(p.shape)}) has no gradient yet; call loss.backward() before stepping")
+        if p.grad is None: raise ValueError(f"parameter {i} (shape {tuple(p.shape)}) has no gradient: call loss.backward() before stepping; if you did, the loss does not depend on this tensor")
     with torch.no_grad():
         for p in params:
             p.sub_(lr * p.grad)
             p.grad.zero_()
 
 # %% ../nbs/02_optim.ipynb #c2036a5d
-def l2_reg(p: Tensor, g: Tensor, state: dict, wd: float = 0., **kwargs) -> Tensor:
-    "Weight decay as `torch.optim.SGD` does it: `g + wd*p`"
-    return g.add(p, alpha=wd)
-
-# %% ../nbs/02_optim.ipynb #f11ad937
-def average_grad(p: Tensor, g: Tensor, state: dict, mom: float = 0., **kwargs) -> Tensor:
-    "Momentum: `state['grad_avg'] = mom*grad_avg + g`, started at `g` on the first step, as `torch.optim.SGD` does"
-    buf = state.get('grad_avg')
-    if buf is None: buf = state['grad_avg'] = g.clone()
-    else: buf.mul_(mom).add_(g)
-    return buf
+def apply_step(p: Tensor, g: Tensor, state: dict, lr: float, **kwargs):
+    "The step itself, as `torch.optim.SGD` writes it: `p -= lr*g`"
+    p.add_(g, alpha=-lr)
 
 # %% ../nbs/02_optim.ipynb #5fb51986
-def apply_step(p: Tensor, g: Tensor, state: dict, lr: float = 0., **kwargs) -> Tensor:
-    "The step itself: `p -= lr*g`"
-    p.sub_(lr * g)
-    return g
+def l2_reg(p: Tensor, g: Tensor, state: dict, wd: float, decouple_wd: bool = False, **kwargs):
+    "L2 regularisation, as `torch.optim`'s `weight_decay`: the direction becomes `g + wd*p` (unless `decouple_wd`)"
+    if wd and not decouple_wd: return {'grad': g.add(p, alpha=wd)}
+
+l2_reg.defaults = dict(wd=0.)
+
+# %% ../nbs/02_optim.ipynb #58682513
+def weight_decay(p: Tensor, g: Tensor, state: dict, lr: float, wd: float, decouple_wd: bool = True, **kwargs):
+    "Decoupled weight decay, as `torch.optim.AdamW`: `p *= 1 - lr*wd` before the step (if `decouple_wd`)"
+    if wd and decouple_wd: p.mul_(1 - lr * wd)
+
+weight_decay.defaults = dict(wd=0.)
 
 # %% ../nbs/02_optim.ipynb #5b22dc05
+def average_grad(p: Tensor, g: Tensor, state: dict, mom: float, **kwargs) -> dict|None:
+    "SGD's momentum: `state['grad_avg'] = mom*grad_avg + g`, started at `g`, as `torch.optim.SGD` does"
+    if not mom: return None
+    buf = state.get('grad_avg')
+    return {'grad_avg': g.clone() if buf is None else buf.mul_(mom).add_(g)}
+
+average_grad.defaults = dict(mom=0.9)
+
+# %% ../nbs/02_optim.ipynb #e4ea2571
+def momentum_step(p: Tensor, g: Tensor, state: dict, lr: float, mom: float, nesterov: bool = False, **kwargs):
+    "SGD's step: along `grad_avg` (or `g + mom*grad_avg` if `nesterov`) when there is momentum, else along `g`"
+    buf = state.get('grad_avg') if mom else None
+    if buf is not None: g = g.add(buf, alpha=mom) if nesterov else buf
+    p.add_(g, alpha=-lr)
+
+# %% ../nbs/02_optim.ipynb #3c1979d5
+def ema_grad(p: Tensor, g: Tensor, state: dict, mom: float, **kwargs) -> dict:
+    "Adam's first moment: `state['grad_avg'] = mom*grad_avg + (1-mom)*g`, from 0"
+    buf = state.get('grad_avg')
+    if buf is None: buf = torch.zeros_like(p)
+    return {'grad_avg': buf.lerp_(g, 1 - mom)}
+
+ema_grad.defaults = dict(mom=0.9)
+
+# %% ../nbs/02_optim.ipynb #9974df68
+def ema_sqr_grad(p: Tensor, g: Tensor, state: dict, sqr_mom: float, **kwargs) -> dict:
+    "RMSProp's and Adam's second moment: `state['sqr_avg'] = sqr_mom*sqr_avg + (1-sqr_mom)*g**2`, from 0"
+    buf = state.get('sqr_avg')
+    if buf is None: buf = torch.zeros_like(p)
+    return {'sqr_avg': buf.mul_(sqr_mom).addcmul_(g, g, value=1 - sqr_mom)}
+
+ema_sqr_grad.defaults = dict(sqr_mom=0.99)
+
+# %% ../nbs/02_optim.ipynb #19dbd89c
+def step_stat(p: Tensor, g: Tensor, state: dict, **kwargs) -> dict:
+    "Count the steps taken: `state['step']`"
+    return {'step': state.get('step', 0) + 1}
+
+# %% ../nbs/02_optim.ipynb #2064ab77
+def rms_prop_step(p: Tensor, g: Tensor, state: dict, lr: float, eps: float, mom: float = 0., **kwargs) -> dict|None:
+    "RMSProp's step: `p -= lr * g/(sqrt(sqr_avg) + eps)`, through a momentum buffer `mom_buf` if `mom`"
+    avg = state['sqr_avg'].sqrt().add_(eps)
+    if not mom:
+        p.addcdiv_(g, avg, value=-lr)
+        return None
+    buf = state.get('mom_buf')
+    if buf is None: buf = torch.zeros_like(p)
+    p.add_(buf.mul_(mom).addcdiv_(g, avg), alpha=-lr)
+    return {'mom_buf': buf}
+
+rms_prop_step.defaults = dict(eps=1e-8)
+
+# %% ../nbs/02_optim.ipynb #5b667ff1
+def adam_step(p: Tensor, g: Tensor, state: dict, lr: float, mom: float, sqr_mom: float, eps: float, **kwargs):
+    "Adam's step: `p -= lr * grad_avg/(1-mom**step) / (sqrt(sqr_avg/(1-sqr_mom**step)) + eps)`"
+    step = state['step']
+    denom = (state['sqr_avg'].sqrt() / (1 - sqr_mom**step)**0.5).add_(eps)
+    p.addcdiv_(state['grad_avg'], denom, value=-lr / (1 - mom**step))
+
+adam_step.defaults = dict(eps=1e-8)
+
+# %% ../nbs/02_optim.ipynb #5c2f83f3
+def _stepper_args(f) -> tuple[set, set]:
+    "The hyper-parameters stepper `f` takes, and those of them without a default"
+    ps = list(inspect.signature(f).parameters.values())[3:]
+    names = {q.name for q in ps if q.kind not in (q.VAR_KEYWORD, q.VAR_POSITIONAL)}
+    return names, {q.name for q in ps if q.name in names and q.default is q.empty}
+
+# %% ../nbs/02_optim.ipynb #029887ca
 class Optimizer:
     "Update `params` by running each gradient through `steppers`; per-parameter state lives in `self.state`"
-    def __init__(self, params, steppers: Iterable, **hypers):
-        self.params, self.steppers, self.hypers = as_params(params), list(steppers), hypers
-        self.state = {p: {} for p in self.params}
-        self.no_grad = torch.no_grad()
+    def __init__(self,
+                 params, # a tensor, a list of tensors or `model.parameters()`; frozen ones are left out
+                 steppers: Iterable[Callable], # functions `f(p, g, state, **hypers)`, run in order for each parameter
+                 **hypers): # the hyper-parameters the steppers take, such as `lr=0.1`
+        steppers = list(steppers)
+        takes, needs = set(), set()
+        for f in steppers: t, n = _stepper_args(f); takes |= t; needs |= n
+        defaults = {k: v for f in steppers for k, v in getattr(f, 'defaults', {}).items() if k not in hypers}
+        hypers = check_hypers(**hypers, **defaults)
+        if unknown := [k for k in hypers if k not in takes]:
+            raise ValueError(f"no stepper takes {', '.join(unknown)}; the steppers take {', '.join(sorted(takes))}")
+        if missing := sorted(needs - set(hypers)): raise ValueError(f"no value for {', '.join(missing)}: pass it, e.g. {missing[0]}=0.1")
+        params = as_params(params)
+        vars(self).update(params=params, steppers=steppers, hypers=hypers, state={p: {} for p in params}, no_grad=torch.no_grad())
 
     def step(self):
-        "Apply the steppers to every parameter that has a gradient"
+        "Run each gradient through the steppers; parameters whose `.grad` is None are skipped"
+        hp, stepped = self.hypers, False
         with self.no_grad:
-            stepped = False
             for p, st in self.state.items():
-                if p.grad is None: continue
                 g = p.grad
-                for f in self.steppers: g = f(p, g, st, **self.hypers)
+                if g is None: continue
                 stepped = True
-        if not stepped: raise ValueError("no parameter has a gradient yet; call loss.backward() before opt.step()")
+                for f in self.steppers:
+                    new = f(p, g, st, **hp)
+                    if new: st.update(new); g = st.pop('grad', g)
+        if not stepped: raise ValueError("no parameter has a gradient: call loss.backward() before opt.step(); if you did, the loss does not depend on any of the optimizer's parameters")
 
-    def zero_grad(self):
-        "Zero every gradient in place, ready for the next `backward()`"
+    def zero_grad(self, set_to_none: bool = True):
+        "Forget the gradients before the next `backward()`: set them to None (as torch does), or zero them in place"
         for p in self.params:
-            if p.grad is not None: p.grad.zero_()
+            if set_to_none: p.grad = None
+            elif p.grad is not None: p.grad.zero_()
 
     def __repr__(self):
         hp = ', '.join(f'{k}={v}' for k, v in self.hypers.items())
         return f"{type(self).__name__}({len(self.params)} params, {hp}; steppers: {', '.join(f.__name__ for f in self.steppers)})"
 
-# %% ../nbs/02_optim.ipynb #a8e1a657
+# %% ../nbs/02_optim.ipynb #f21c1cb2
+def _getattr(self, name):
+    hypers = vars(self).get('hypers', {})
+    if name in hypers: return hypers[name]
+    raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+def _setattr(self, name, value):
+    hypers = self.hypers
+    if name in hypers: hypers[name] = check_hyper(name, value)
+    elif name in vars(self): object.__setattr__(self, name, value)
+    else: raise AttributeError(f"{name!r} is not a hyper-parameter of this optimizer; its hyper-parameters are {', '.join(hypers)}")
+
+Optimizer.__getattr__, Optimizer.__setattr__ = _getattr, _setattr
+Optimizer.__dir__ = lambda self: [*object.__dir__(self), *self.hypers]
+
+# %% ../nbs/02_optim.ipynb #7b5afbb7
+def _copy_state(st: dict, like: Tensor|None = None) -> dict:
+    "`st` with its tensors copied (onto `like`'s device)"
+    return {k: (v.detach().clone() if like is None else v.detach().to(like.device, copy=True)) if isinstance(v, Tensor) else v for k, v in st.items()}
+
+def _state_dict(self) -> dict:
+    "The hyper-parameters, and each parameter's state keyed by its position, as copies: ready for `torch.save`"
+    return {'state': {i: _copy_state(st) for i, st in enumerate(self.state.values()) if st}, 'hypers': dict(self.hypers)}
+
+def _load_state_dict(self, sd: dict):
+    "Restore a `state_dict()` saved from an optimizer with the same steppers and parameters"
+    if not isinstance(sd, dict) or set(sd) != {'state', 'hypers'}: raise ValueError("load_state_dict: expected the dict returned by opt.state_dict(), with keys 'state' and 'hypers'")
+    if set(sd['hypers']) != set(self.hypers): raise ValueError(f"load_state_dict: it was saved from an optimizer with hyper-parameters {', '.join(sd['hypers'])}, not {', '.join(self.hypers)}")
+    params = self.params
+    for i, st in sd['state'].items():
+        if not (isinstance(i, int) and 0 <= i < len(params)): raise ValueError(f"load_state_dict: state for parameter {i!r}, but this optimizer has {len(params)} parameters")
+        for k, v in st.items():
+            if isinstance(v, Tensor) and v.shape != params[i].shape: raise ValueError(f"load_state_dict: state {k!r} of parameter {i} has shape {tuple(v.shape)}, but the parameter has {tuple(params[i].shape)}; the parameters are not the ones it was saved with")
+    hypers = check_hypers(**sd['hypers'])
+    self.hypers.update(hypers)
+    for i, p in enumerate(params): self.state[p] = _copy_state(sd['state'].get(i, {}), like=p)
+
+Optimizer.state_dict, Optimizer.load_state_dict = _state_dict, _load_state_dict
+
+# %% ../nbs/02_optim.ipynb #34ceddb7
 def SGD(
-    params, # a tensor, a list of tensors or `model.parameters()`
+    params, # a tensor, a list of tensors or `model.parameters()`; frozen ones are left out
     lr: float, # learning rate
     mom: float = 0., # momentum, in [0, 1)
-    wd: float = 0., # weight decay (an L2 penalty's gradient, as in `torch.optim.SGD`)
+    wd: float = 0., # weight decay, as an L2 penalty's gradient (as in `torch.optim.SGD`)
+    nesterov: bool = False, # Nesterov momentum (needs `mom > 0`)
 ) -> Optimizer:
-    "Stochastic gradient descent with optional momentum and weight decay: the update of `torch.optim.SGD(params, lr, momentum=mom, weight_decay=wd)`"
-    check_hypers(lr, mom, wd)
-    steppers = [l2_reg]*(wd > 0) + [average_grad]*(mom > 0) + [apply_step]
-    return Optimizer(params, steppers, lr=lr, mom=mom, wd=wd)
+    "Stochastic gradient descent with optional momentum and weight decay: `torch.optim.SGD(params, lr, momentum=mom, weight_decay=wd, nesterov=nesterov)`"
+    if nesterov is True and not mom: raise ValueError("nesterov=True needs momentum: pass mom=0.9, say, or nesterov=False")
+    return Optimizer(params, [l2_reg, average_grad, momentum_step], lr=lr, mom=mom, wd=wd, nesterov=nesterov)
+
+# %% ../nbs/02_optim.ipynb #05aec5b8
+def RMSProp(
+    params, # a tensor, a list of tensors or `model.parameters()`; frozen ones are left out
+    lr: float, # learning rate
+    sqr_mom: float = 0.99, # weight of the old average of squared gradients, in [0, 1) (torch's `alpha`)
+    mom: float = 0., # momentum, in [0, 1)
+    eps: float = 1e-8, # added to the root-mean-square before dividing
+    wd: float = 0., # weight decay, as an L2 penalty's gradient
+) -> Optimizer:
+    "RMSProp: `torch.optim.RMSprop(params, lr, alpha=sqr_mom, momentum=mom, eps=eps, weight_decay=wd)`"
+    return Optimizer(params, [l2_reg, ema_sqr_grad, rms_prop_step], lr=lr, sqr_mom=sqr_mom, mom=mom, eps=eps, wd=wd)
+
+# %% ../nbs/02_optim.ipynb #4495c6d0
+def Adam(
+    params, # a tensor, a list of tensors or `model.parameters()`; frozen ones are left out
+    lr: float, # learning rate
+    mom: float = 0.9, # weight of the old gradient average, in [0, 1) (torch's `betas[0]`)
+    sqr_mom: float = 0.999, # weight of the old squared-gradient average, in [0, 1) (torch's `betas[1]`)
+    eps: float = 1e-8, # added to the root of the squared average before dividing
+    wd: float = 0., # weight decay
+    decouple_wd: bool = False, # shrink the weights directly (AdamW) instead of adding an L2 gradient
+) -> Optimizer:
+    "Adam: `torch.optim.Adam(params, lr, betas=(mom, sqr_mom), eps=eps, weight_decay=wd)`, or `AdamW` if `decouple_wd`"
+    return Optimizer(params, [step_stat, weight_decay, l2_reg, ema_grad, ema_sqr_grad, adam_step],
+                     lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd, decouple_wd=decouple_wd)
