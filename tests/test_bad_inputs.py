@@ -241,10 +241,9 @@ ROWS = [
     Row('atomic_write', 'unwritable folder', lambda c: atomic_write(f'{UNWRITABLE}/x.gif', 'me').__enter__(), Err(PermissionError, ('me:', UNWRITABLE))),
     # CLI ----------------------------------------------------------------------------------------------------------
     Row('main demo', '--out in a missing folder', lambda c: main(['demo', '--out', str(c.tmp/'no'/'x.gif')]), Exit(2, ('does not exist',))),
-    Row('main demo', '--lr nan', lambda c: main(['demo', '--lr', 'nan']), Exit(2, ('--lr',))),
-    Row('main demo', '--lr inf', lambda c: main(['demo', '--lr', 'inf']), Exit(2, ('--lr',))),
+    Row('main demo', '--lr nan', lambda c: main(['demo', '--lr', 'nan']), Exit(2, (('--lr nan', 'lr=nan'),))),
+    Row('main demo', '--lr inf', lambda c: main(['demo', '--lr', 'inf']), Exit(2, (('--lr inf', 'lr=inf'),))),
     Row('main demo', '--n 0', lambda c: main(['demo', '--n', '0']), Exit(2, ('--n 0',))),
-    Row('main demo', '--bs 0', lambda c: main(['demo', '--bs', '0']), Exit(2, ('--bs 0',))),
     Row('main demo', '--steps 2.5', lambda c: main(['demo', '--steps', '2.5']), Exit(2, ('--steps', '2.5'))),
     Row('main demo', '--out .avi', lambda c: main(['demo', '--out', 'x.avi']), Exit(2, ('.avi',))),
     # --- what issues 13 and 16 ask for -----------------------------------------------------------------------
@@ -276,6 +275,44 @@ ROWS = [
         Either((Ok(lambda h: two_lambda_metrics_ok(h)), Err(ValueError, ('name',))))),
     Row('fit', 'valid = (x,) only', lambda c: fit_lin(valid=(X,)), Err(ValueError, ('valid',))),
     Row('fit', 'valid x and y of different lengths', lambda c: fit_lin(valid=(X, Y[:4])), Err(ValueError, ('valid',))),
+    # optim (new steppers and optimizers) ----------------------------------------------------------------------
+    Row('check_hyper', 'numpy float lr', lambda c: check_hyper('lr', np.float32(0.5)), Ok(lambda r: type(r) is float and r == 0.5)),
+    Row('check_hyper', 'lr = True', lambda c: check_hyper('lr', True), Err(ValueError, ('lr=True',))),
+    Row('check_hyper', 'a one-element tensor', lambda c: check_hyper('lr', torch.tensor(0.1)), Err(ValueError, ('lr=', '.item()'))),
+    Row('check_hypers', 'mom = 1', lambda c: check_hypers(lr=0.1, mom=1.), Err(ValueError, ('mom=1',))),
+    Row('RMSProp', 'numpy float lr', lambda c: opt_step(lambda ps: RMSProp(ps, lr=np.float32(0.1)), lr_check=1 - 0.1 / (math.sqrt(0.01) + 1e-8)) or True, Ok()),
+    Row('RMSProp', 'eps = -1', lambda c: RMSProp([torch.ones(1, requires_grad=True)], lr=0.1, eps=-1.), Err(ValueError, ('eps=-1',))),
+    Row('Adam', 'numpy float lr', lambda c: Adam([torch.ones(1, requires_grad=True)], lr=np.float64(1e-3)), Ok()),
+    Row('Adam', 'sqr_mom = 1', lambda c: Adam([torch.ones(1, requires_grad=True)], lr=1e-3, sqr_mom=1.), Err(ValueError, ('sqr_mom=1',))),
+    Row('Adam', 'lr = NaN', lambda c: Adam([torch.ones(1, requires_grad=True)], lr=math.nan), Err(ValueError, ('lr=nan',))),
+    Row('weight_decay momentum_step ema_grad ema_sqr_grad step_stat rms_prop_step adam_step', 'steppers through the optimizers',
+        lambda c: [f.__name__ for f in (weight_decay, momentum_step, ema_grad, ema_sqr_grad, step_stat, rms_prop_step, adam_step)], Ok(lambda r: len(r) == 7)),
+    # schedule -------------------------------------------------------------------------------------------------
+    Row('sched_lin', 'numpy ends', lambda c: sched_lin(np.float32(1), np.int64(3))(0.5), Ok(lambda r: r == 2.)),
+    Row('sched_cos', 'NaN start', lambda c: sched_cos(math.nan, 1.), Err(ValueError, ('sched_cos', 'start=nan'))),
+    Row('sched_exp', 'start = 0', lambda c: sched_exp(0., 1.), Err(ValueError, ('sched_exp', 'start=0', 'positive'))),
+    Row('sched_no', 'a string', lambda c: sched_no('0.1', 0.1), Err(ValueError, ('sched_no', "start='0.1'"))),
+    Row('combine_scheds', 'pcts that do not add up to 1', lambda c: combine_scheds([0.3, 0.3], [sched_no(1, 1)] * 2), Err(ValueError, ('combine_scheds', 'add up to 0.6'))),
+    Row('combine_scheds', 'one pct for two schedules', lambda c: combine_scheds([1.], [sched_no(1, 1)] * 2), Err(ValueError, ('combine_scheds', '1 pcts but 2'))),
+    Row('combine_scheds', 'numpy pcts', lambda c: combine_scheds(np.array([0.5, 0.5]), [sched_no(1, 1), sched_no(2, 2)])(0.75), Ok(lambda r: r == 2)),
+    Row('one_cycle', 'pct_start = 1', lambda c: one_cycle(0.1, pct_start=1), Err(ValueError, ('one_cycle', 'pct_start=1'))),
+    Row('one_cycle', 'lr_max = inf', lambda c: one_cycle(math.inf), Err(ValueError, ('one_cycle', 'lr_max=inf'))),
+    Row('one_cycle fit', 'a one-cycle lr', lambda c: fit_lin(lr=one_cycle(0.1), steps=8).lrs, Ok(lambda r: len(r) == 8 and max(r) <= 0.1 + 1e-12)),
+    Row('valley', 'too few losses', lambda c: valley([1e-3, 1e-2], [1., 2.]), Err(ValueError, ('valley', 'only 2 losses'))),
+    Row('valley', 'a loss that never falls', lambda c: valley([10.**-k for k in range(7, 0, -1)], [1.] * 7), Err(ValueError, ('valley', 'never fell'))),
+    Row('lr_find LRFinder LRFind', 'numpy num_it', lambda c: lrf(num_it=np.int64(30)), Ok(lambda r: 5 <= len(r.lrs) <= 30)),
+    Row('lr_find', 'NaN in x', lambda c: lrf(x=with_value(X, 0, math.nan)), Err(ValueError, ('x', NONFINITE), ('learning rate',))),
+    Row('LRFinder', 'end_lr = 0', lambda c: LRFinder(end_lr=0.), Err(ValueError, ('end=0', 'positive'))),
+    # callbacks ------------------------------------------------------------------------------------------------
+    Row('EarlyStoppingCallback TrackerCallback', 'an unknown monitor', lambda c: fit_lin(epochs=2, valid=(X, Y), cbs=[EarlyStoppingCallback('acc')]), Err(ValueError, ("'acc'", 'valid_loss'))),
+    Row('EarlyStoppingCallback', 'valid_loss without valid=', lambda c: fit_lin(epochs=2, cbs=[EarlyStoppingCallback()]), Err(ValueError, ('valid=',))),
+    Row('SaveModelCallback', 'fname in an unwritable folder', lambda c: fit_lin(epochs=2, valid=(X, Y), cbs=[SaveModelCallback(fname=f'{UNWRITABLE}/m.pt')]), Err(PermissionError, (UNWRITABLE,))),
+    Row('SaveModelCallback', 'fname that is a folder', lambda c: fit_lin(epochs=2, valid=(X, Y), cbs=[SaveModelCallback(fname=c.tmp)]), Err(IsADirectoryError, ('folder',))),
+    # viz (new) ----------------------------------------------------------------------------------------------------
+    Row('animate_loss', 'an empty History', lambda c: animate_loss(History()), Err(ValueError, ('animate_loss', 'empty'))),
+    Row('animate_loss', 'every = 0', lambda c: animate_loss(fit_lin(epochs=3), every=0), Err(ValueError, ('every=0',))),
+    Row('check_anim_path', 'unwritable folder', lambda c: check_anim_path(f'{UNWRITABLE}/x.gif'), Err(PermissionError, (UNWRITABLE,))),
+    Row('check_anim_path', 'unknown extension', lambda c: check_anim_path(c.tmp/'x.avi'), Err(ValueError, ('.avi', '.gif'))),
 ]
 
 # Public names that need no row of their own, and why
