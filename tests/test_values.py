@@ -104,11 +104,14 @@ def _demo(tmp_path, capsys, *args):
     return int(m[1]), torch.tensor([float(m[2]), float(m[3])]), frames, text
 
 @pytest.mark.parametrize('n, bs, steps', [
+    (20, 6, 7),     # 4 batches per epoch; 7 is not a multiple of 4
+    (100, 10, 3),   # fewer steps than batches in one epoch
     (20, 20, 5),    # --bs equal to --n: one batch per epoch, the full batch
+    (30, 7, 12),    # 5 batches per epoch, the last one short
 ])
 def test_demo_makes_exactly_the_steps_asked_for(n, bs, steps, tmp_path, capsys):
     done, a, frames, text = _demo(tmp_path, capsys, '--n', str(n), '--bs', str(bs), '--steps', str(steps))
-    assert done == steps and frames == steps, text
+    assert done == steps and frames == steps + 1, text   # a frame before each step, and one where training ended
     torch.testing.assert_close(a, _reference(n, bs, steps), atol=1e-4, rtol=0)
 
 def test_demo_bs_equal_to_n_is_full_batch_gd(tmp_path, capsys):
