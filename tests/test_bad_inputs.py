@@ -187,6 +187,8 @@ ROWS = [
     Row('fit', 'numpy float64 x and y with float32 parameters', lambda c: fit_lin(X.double().numpy(), Y.double().numpy()), Ok(lambda h: len(h.loss) == 1)),
     Row('fit', 'lists', lambda c: fit_lin(X.tolist(), Y.tolist()), Ok(lambda h: len(h.loss) == 1)),
     Row('fit', 'bs larger than n', lambda c: fit_lin(bs=100, epochs=2), Ok(lambda h: len(h.loss) == 2)),
+    Row('fit', 'a model that fails on its own (a shape bug inside it)', lambda c: fit(lambda x: x@torch.ones(3), X, Y, params=[nn.Parameter(torch.zeros(2))], lr=0.1),
+        Err(RuntimeError, (), ('dtype',), deep_ok=True)),   # the model's own error, not blamed on dtypes
     Row('fit', 'bs = 2.5', lambda c: fit_lin(bs=2.5), Err(ValueError, ('bs=2.5',))),
     Row('fit', 'epochs = 2.0', lambda c: fit_lin(epochs=2.0), Err(ValueError, ('epochs=2.0',))),
     Row('fit', 'x and y of different lengths', lambda c: fit_lin(X, Y[:5]), Err(ValueError, ('x has 10', 'y has 5'))),
