@@ -13,7 +13,6 @@ import torch.distributed as dist
 from torch import Tensor
 from .dataloader import DataLoader
 from .learner import Callback, PrintCallback, ProgressCallback
-from .callbacks import SaveModelCallback
 
 # %% auto #0
 __all__ = ['RANK0_ONLY', 'world', 'is_distributed', 'init_distributed', 'average_grads', 'shard_dl', 'DataParallel',
@@ -64,7 +63,7 @@ def average_grads(
         else: p.grad.copy_(g.view_as(p))
 
 # %% ../nbs/09_distributed.ipynb #329aab74
-RANK0_ONLY = (ProgressCallback, SaveModelCallback)  # and any callback with `rank0_only = True`; PrintCallback is silenced instead
+RANK0_ONLY = (ProgressCallback,)  # and any callback with `rank0_only = True`; PrintCallback is silenced instead
 
 
 # %% ../nbs/09_distributed.ipynb #4134ce57
@@ -103,7 +102,7 @@ def _silenced(f):
     return g
 
 def _quiet(learn):
-    "On ranks other than 0: no progress bar, no files, and printing callbacks silenced (they still flush losses, a collective call)"
+    "On ranks other than 0: no progress bar, no `rank0_only` callbacks, and printing silenced (PrintCallback still flushes losses, a collective call)"
     for cb in learn.cbs:
         if isinstance(cb, ProgressCallback): cb.show = False  # its before_fit may still run in this round of hooks
         if isinstance(cb, PrintCallback): cb.after_loss = _silenced(cb.after_loss)

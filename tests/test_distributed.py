@@ -38,7 +38,7 @@ def run_mnist(seed):
 
 SCRIPT = COMMON + r'''
 import sys, torch.distributed as dist
-from sgdlab import Callback, DivergenceError
+from sgdlab import Callback, DivergenceError, SaveModelCallback
 from sgdlab.distributed import init_distributed, world
 init_distributed('gloo', timeout=15)
 rank, k = world()
@@ -55,6 +55,11 @@ fit(lambda xb: xb@a, x, y, params=[a], lr=0.1, bs=10, seed=0, epochs=2, cbs=[cou
 out['rows_seen'] = counter.n
 
 fit(lambda xb: xb@a, x, y, params=[a], lr=0.1, bs=10, epochs=1, print_every=4)   # only rank 0 prints
+
+net, (tx, ty, vx, vy) = small_net(seed=rank), mnist_sample()   # the best epoch's weights, restored on every rank
+fit(net, tx.view(-1, 784)[:200], ty[:200], lr=3., bs=64, seed=0, epochs=3, loss_func=mnist_loss, valid=(vx.view(-1, 784), vy),
+    cbs=[SaveModelCallback(fname=f"{sys.argv[1]}/best.pt")])
+out['saved'] = dict(params=[p.detach() for p in net.parameters()], loss=[])
 
 try: fit(lambda xb: xb@a, x, y, params=[a], lr=0.1, bs=5)
 except Exception as e:   # (the ValueError may come chained under an error from another callback's after_fit)
@@ -98,6 +103,7 @@ def two_ranks(tmp_path_factory):
     (d/'dp.py').write_text(SCRIPT)
     t = time.perf_counter()
     out = run_distributed(d/'dp.py', nprocs=2, args=(d,), timeout=150, echo=False).stdout
+    assert (d/'best.pt').exists()   # written once, by rank 0
     return [torch.load(d/f'rank{r}.pt') for r in range(2)], out
 
 @pytest.fixture(scope='module')
@@ -116,7 +122,7 @@ def test_two_processes_equal_one_process(two_ranks, one_rank, case):
     (r0, r1), _ = two_ranks
     _close(r0[case], one_rank[case])
 
-@pytest.mark.parametrize('case', ['linear', 'mnist', 'ddp'])
+@pytest.mark.parametrize('case', ['linear', 'mnist', 'ddp', 'saved'])
 def test_both_ranks_end_identical(two_ranks, case):
     (r0, r1), _ = two_ranks
     assert r0[case]['loss'] == r1[case]['loss']
