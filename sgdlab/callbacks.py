@@ -36,7 +36,9 @@ class TrackerCallback(Callback):
     def value(self, learn) -> float:
         "The monitored number for the epoch that just ended"
         h = learn.hist
-        if self.monitor == 'train_loss': return h.epoch_loss[-1] if h.epoch_loss else h.loss[-1]
+        if self.monitor == 'train_loss':
+            learn.recorder.flush(learn)  # the Recorder hands over losses in batches; this epoch's are needed now
+            return h.epoch_loss[-1] if h.epoch_loss else h.loss[-1]
         if self.monitor == 'valid_loss': return h.valid_loss[-1]
         return h.metrics[self.monitor][-1]
 

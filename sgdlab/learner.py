@@ -342,7 +342,7 @@ def _name(f) -> str: return repr(getattr(f, '__name__', type(f).__name__))
 # %% ../nbs/04_learner.ipynb #3d2fa20c
 class TrainEvalCallback(Callback):
     "Train in `model.train()` mode, validate in `model.eval()` mode, and restore the model's mode at the end"
-    order = -10
+    order, module = -10, None
     def before_fit(self, learn):
         self.module = learn.model if isinstance(learn.model, nn.Module) else None
         if self.module is not None: self.was_training = self.module.training; self.module.train()
@@ -430,15 +430,13 @@ def _flush(self: Recorder, learn, check: bool = True):
     h.stopped = 'diverged'
     raise DivergenceError(_divergence(vals[bad], len(h.loss) - 1, learn.lr), h)
 
-def _recorder_after_epoch(self: Recorder, learn): self.flush(learn)
-
 def _recorder_after_fit(self: Recorder, learn):
     "Record what is pending, cut snapshots of steps that never finished, and keep the final parameters"
     self.flush(learn, check=not learn.failed)
     self._keep(learn.hist, lambda s: s < len(learn.hist.loss))
     if self.on: learn.hist.final_params = tuple(p.detach().clone() for p in learn.params)
 
-Recorder.flush, Recorder.after_epoch, Recorder.after_fit = _flush, _recorder_after_epoch, _recorder_after_fit
+Recorder.flush, Recorder.after_fit = _flush, _recorder_after_fit
 
 # %% ../nbs/04_learner.ipynb #7fdaa67a
 _torch_names = {'lr': 'lr', 'mom': 'momentum', 'wd': 'weight_decay'}

@@ -273,3 +273,19 @@ def test_early_stopping_and_save_model_on_a_module(tmp_path):
     assert math.isclose(now, min(h.valid_loss), rel_tol=1e-6)
     assert set(torch.load(tmp_path/'m.pth')) == {'weight', 'bias'}
     with pytest.raises(ValueError, match="cannot monitor 'acc'"): fit(model, x, y, lr=0.1, valid=(x, y), cbs=[EarlyStoppingCallback('acc')])
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+def test_cpu_data_trains_a_cuda_model_like_the_cpu_and_mixed_models_are_named():
+    x, y = line(200)
+    res = []
+    for dev in ['cpu', 'cuda']:
+        torch.manual_seed(0)
+        model = nn.Linear(2, 1).to(dev)
+        h = fit(model, x, y[:, None], lr=0.1, epochs=5, bs=32, seed=0, valid=(x, y[:, None]))
+        res.append((model.weight.detach().cpu(), h.loss, h.valid_loss))
+    torch.testing.assert_close(res[0][0], res[1][0])
+    assert res[0][1] == pytest.approx(res[1][1], rel=1e-5) and res[0][2] == pytest.approx(res[1][2], rel=1e-5)
+    xd, yd = linear_data(10, seed=0, device='cuda')
+    assert xd.is_cuda and torch.equal(xd.cpu(), linear_data(10, seed=0)[0])
+    a, b = param(), torch.zeros(1, device='cuda')
+    with pytest.raises(RuntimeError, match='fit: model\\(x\\) mixes devices.*cpu.*cuda'): fit(lambda x: x@a + b, x, y, params=[a], lr=0.1)
