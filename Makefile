@@ -41,3 +41,20 @@ docs: $(VENV)/.docs-installed
 
 docs-test: $(VENV)/.docs-installed
 	SGDLAB_DOCS_TEST=1 $(VENV)/bin/pytest -p no:xdist tests/test_docs.py
+
+# The declared dependency floor, tested (tests/README.md): fresh venvs with the oldest wheels of every dependency.
+FLOOR_PYTHONS ?= 3.10 3.13
+.PHONY: test-floor
+test-floor:
+	bash tools/test_floor.sh $(FLOOR_PYTHONS)
+
+# `pip install .` (not editable) into a fresh venv; import, mnist_sample() and `sgdlab demo` from outside the repo.
+.PHONY: check-install
+check-install:
+	bash tools/check_install.sh
+
+# Mutation testing (tests/README.md): slow, so niced and capped, and never part of CI.
+MUTATE_ARGS ?= --max-mutants 12 --max-minutes 40
+.PHONY: mutate
+mutate: install
+	nice -n 10 $(PY) tools/mutate.py $(MUTATE_ARGS)

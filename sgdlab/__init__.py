@@ -12,6 +12,7 @@ from .dataloader import *
 from .learner import *
 from .callbacks import *
 from .mnist import *
+from .exercises import *
 from .distributed import *
 
 # Plotting imports matplotlib, which takes longer to load than the rest of sgdlab, so `import sgdlab` does not

@@ -1,7 +1,9 @@
 "settings.ini (nbdev 2) and pyproject.toml (nbdev 3) must describe the same project."
-import configparser, subprocess, sys, tomllib
+import configparser, subprocess, sys
 from pathlib import Path
 import sgdlab
+try: import tomllib
+except ModuleNotFoundError: import tomli as tomllib  # Python 3.10: the test extra installs tomli
 
 ROOT = Path(__file__).resolve().parents[1]
 proj = tomllib.loads((ROOT/'pyproject.toml').read_text())
