@@ -213,3 +213,14 @@ def test_nbdev_directives_rendered(base_url):
     assert hidden and all(line not in text for src in hidden for line in src.splitlines()[1:] if line.strip())
     assert 'class="nf">make_generator<' in html                  # the exported definition, highlighted
     assert 'id="make_generator"' in html and 'class="sd-source"' in html and '#| export' not in html
+
+@browser_test
+def test_search_works_offline(base_url, browser):
+    "Sphinx's search page finds a library name from its local index."
+    from selenium.webdriver.common.by import By
+    browser.get(base_url + 'search.html?q=DataLoader')
+    deadline = time.time() + 15
+    while time.time() < deadline and not browser.find_elements(By.CSS_SELECTOR, '#search-results li'): time.sleep(0.2)
+    hits = [e.get_attribute('href') for e in browser.find_elements(By.CSS_SELECTOR, '#search-results li a')]
+    assert any('dataloader.html' in h for h in hits), hits
+    assert not _console_errors(browser)
