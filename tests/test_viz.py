@@ -184,7 +184,7 @@ def test_function_model_with_params_of_one_variable():
     p = nn.Parameter(torch.zeros(3))
     def quad(t): u = (t - 10) / 10; return p[0]*u**2 + p[1]*u + p[2]
     hist = fit(quad, t, speed, params=[p], lr=0.2, epochs=20)
-    p_end = p.detach().clone()
+    p_end, grad_end = p.detach().clone(), None if p.grad is None else p.grad.clone()
     anim = animate_fit(t, speed, hist, model=quad, params=[p], every=5, panel='loss')
     np.testing.assert_allclose(anim.artists[0].get_xdata(), np.arange(20.))
     anim.draw_frame(1)
@@ -192,6 +192,7 @@ def test_function_model_with_params_of_one_variable():
     ps = hist.params[5][0]
     np.testing.assert_allclose(anim.artists[0].get_ydata(), to_np(ps[0]*u**2 + ps[1]*u + ps[2]), rtol=1e-5)
     assert torch.equal(p.detach(), p_end) and p.requires_grad  # swapped back, never trained
+    assert (p.grad is None) if grad_end is None else torch.equal(p.grad, grad_end)
     with pytest.raises(ValueError, match=r'params=\[a\]'): animate_fit(t, speed, hist, model=quad)
     with pytest.raises(TypeError, match=r'must be model\(x\)'): animate_fit(t, speed, hist, model=lambda ps, t: ps[0][0]*t)
 
