@@ -8,6 +8,7 @@ Docs: https://sgdlab.github.io/sgdlab/cli.html.md"""
 from __future__ import annotations
 import argparse, math, sys
 from pathlib import Path
+from .viz import ANIM_FORMATS, check_anim_path
 
 # %% auto #0
 __all__ = ['demo', 'main']
@@ -30,18 +31,15 @@ def _parser() -> _Parser:
     d.add_argument('--steps', type=int, default=100, help='optimizer steps (at least 1)')
     d.add_argument('--bs', type=int, default=None, help='batch size for minibatch SGD; default: full batch')
     d.add_argument('--seed', type=int, default=42, help='seed for the data and the minibatch order')
-    d.add_argument('--out', type=Path, default=Path('fit.gif'), help='animation file: .gif, .mp4 or .html')
+    d.add_argument('--out', type=Path, default=Path('fit.gif'), help=f"animation file, one of {', '.join(ANIM_FORMATS)}")
     return p
 
 # %% ../nbs/06_cli.ipynb #15dc8ff2
 def _check(args) -> str|None:
-    "What is wrong with the `demo` arguments, as one sentence, or `None`"
+    "What is wrong with the `demo` arguments that the library does not check itself, as one sentence, or `None`"
     if args.n < 2: return f"--n {args.n}: need at least 2 points to fit a line"
-    if not (math.isfinite(args.lr) and args.lr > 0): return f"--lr {args.lr:g}: the learning rate must be a positive number such as 0.1"
-    if args.steps < 1: return f"--steps {args.steps}: need at least 1 step"
-    if args.bs is not None and not 1 <= args.bs <= args.n: return f"--bs {args.bs}: the batch size must be between 1 and --n ({args.n})"
-    if args.out.suffix.lower() not in ('.gif', '.mp4', '.html'): return f"--out {args.out}: unknown extension {args.out.suffix!r}; use .gif, .mp4 or .html"
-    if not args.out.parent.is_dir(): return f"--out {args.out}: the folder {str(args.out.parent)!r} does not exist; create it first"
+    try: check_anim_path(args.out, '--out')
+    except (ValueError, OSError) as e: return str(e)
 
 # %% ../nbs/06_cli.ipynb #7a32828b
 def demo(n: int = 100, lr: float = 0.1, steps: int = 100, bs: int|None = None, seed: int = 42,
@@ -50,18 +48,16 @@ def demo(n: int = 100, lr: float = 0.1, steps: int = 100, bs: int|None = None, s
     import torch
     from torch import nn
     from sgdlab.data import linear_data, least_squares
-    from sgdlab.learner import History, fit
+    from sgdlab.learner import fit
     from sgdlab.losses import mse
     from sgdlab.viz import animate_fit, save_anim
     x, y = linear_data(n, seed=seed)
     a = nn.Parameter(torch.tensor([-1., 1.]))
-    epochs = steps if bs is None else math.ceil(steps / math.ceil(n / bs))
-    hist = fit(lambda x: x@a, x, y, params=[a], lr=lr, epochs=epochs, bs=bs, seed=seed, print_every=10)
+    hist = fit(lambda x: x@a, x, y, params=[a], lr=lr, steps=steps, bs=bs, seed=seed, print_every=10, record_params=True)
     best = least_squares(x, y)
     print(f"after {len(hist)} steps: a = ({a[0].item():.4f}, {a[1].item():.4f}), loss {mse(x@a, y).item():.4f}")
     print(f"least squares:   a = ({best[0].item():.4f}, {best[1].item():.4f}), loss {mse(x@best, y).item():.4f}")
-    shown = History(loss=hist.loss[:steps], params=hist.params[:steps], lr=lr, bs=bs)
-    return save_anim(animate_fit(x, y, shown, panel='surface', every=max(1, steps // 100)), out)
+    return save_anim(animate_fit(x, y, hist, panel='surface', every=max(1, steps // 100)), out)
 
 # %% ../nbs/06_cli.ipynb #a5775e6c
 def main(argv: list[str]|None = None) -> int:
@@ -72,7 +68,7 @@ def main(argv: list[str]|None = None) -> int:
     if msg := _check(args): p.exit(2, f"sgdlab demo: error: {msg}\n")
     from sgdlab.learner import DivergenceError
     try: path = demo(args.n, args.lr, args.steps, args.bs, args.seed, args.out)
-    except DivergenceError as e: p.exit(2, f"sgdlab demo: error: {e}\n")
+    except (ValueError, OSError, DivergenceError) as e: p.exit(2, f"sgdlab demo: error: {e}\n")
     print(f"wrote {path}")
     return 0
 

@@ -108,7 +108,7 @@ def _by_hand(x, y, a0, lr, steps):
     a = nn.Parameter(a0.clone())
     for _ in range(steps):
         loss = mse(x@a, y); loss.backward()
-        with torch.no_grad(): a.sub_(lr * a.grad); a.grad.zero_()
+        with torch.no_grad(): a.add_(a.grad, alpha=-lr); a.grad.zero_()  # torch.optim.SGD's rounding (see 02_optim)
     return a.detach()
 
 @given(n=st.integers(2, 200), lr=st.floats(1e-3, 0.5), steps=st.integers(1, 60), seed=st.integers(0, 999))
@@ -132,9 +132,20 @@ def test_minibatch_fit_equals_a_hand_written_minibatch_loop(n, bs, epochs, seed)
     for _ in range(epochs):
         for xb, yb in dl:
             loss = mse(xb@b, yb); loss.backward(); losses.append(loss.item())
-            with torch.no_grad(): b.sub_(0.05 * b.grad); b.grad.zero_()
+            with torch.no_grad(): b.add_(b.grad, alpha=-0.05); b.grad.zero_()
     assert torch.equal(a.detach(), b.detach()) and hist.loss == losses
     assert hist.steps_per_epoch == math.ceil(n / bs)
+
+def test_the_lessons_own_update_agrees_to_float_rounding():
+    "The lesson writes `a.sub_(lr * a.grad)`; SGD steps as torch does. The two differ only in float32 rounding."
+    x, y = linear_data(100, seed=42)
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    fit(lambda x: x@a, x, y, params=[a], lr=0.1, epochs=100)
+    b = nn.Parameter(torch.tensor([-1., 1.]))
+    for _ in range(100):
+        loss = mse(x@b, y); loss.backward()
+        with torch.no_grad(): b.sub_(0.1 * b.grad); b.grad.zero_()
+    torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-6, atol=1e-6)
 
 def test_history_params_produce_the_recorded_loss():
     x, y = linear_data(50, seed=0)
