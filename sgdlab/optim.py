@@ -190,7 +190,9 @@ class Optimizer:
                 stepped = True
                 for f in self.steppers:
                     new = f(p, g, st, **hp)
-                    if new: st.update(new); g = st.pop('grad', g)
+                    if new is None: continue
+                    if type(new) is not dict: raise TypeError(f"stepper {f.__name__} returned a {type(new).__name__}; a stepper returns a dict of the state it updates (with 'grad' for a new direction) or None")
+                    st.update(new); g = st.pop('grad', g)
         if not stepped: raise ValueError("no parameter has a gradient: call loss.backward() before opt.step(); if you did, the loss does not depend on any of the optimizer's parameters")
 
     def zero_grad(self, set_to_none: bool = True):

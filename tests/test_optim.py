@@ -391,3 +391,9 @@ def test_on_cuda_equal_to_single_tensor_torch_and_close_to_foreach(ours, twin, k
     for a, b in zip(mine, run(lambda ps: twin(ps, **kw))):   # foreach kernels round a few steps differently
         tol = steps * torch.finfo(torch.float32).eps * max(1., b.abs().max().item())
         torch.testing.assert_close(a, b, atol=tol, rtol=0)
+
+def test_a_stepper_returning_a_bare_tensor_is_explained():
+    w = torch.ones(2, requires_grad=True)
+    w.sum().backward()
+    with pytest.raises(TypeError, match='stepper <lambda> returned a Tensor; a stepper returns a dict'):
+        Optimizer([w], [lambda p, g, state, lr: g * lr], lr=0.1).step()
