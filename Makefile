@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
 
-.PHONY: install demo test readme clean-nbs bench
+.PHONY: install demo test readme clean-nbs bench docs docs-test
 install: $(VENV)/.installed
 
 # torch first: a bare `torch` requirement could otherwise resolve to a multi-GB CUDA build.
@@ -28,6 +28,19 @@ clean-nbs: install
 
 bench: install
 	$(PY) benchmarks/run.py
+
+# The lesson site: `make docs` builds _docs/ from the committed outputs (open _docs/index.html, or
+# `python -m http.server -d _docs`); `make docs-test` also opens every page in headless Chromium
+# (Debian's chromium and chromium-driver: `apt-get install chromium chromium-driver`).
+$(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install -q -e ".[docs]"
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	$(PY) tools/build_docs.py
+
+docs-test: $(VENV)/.docs-installed
+	SGDLAB_DOCS_TEST=1 $(VENV)/bin/pytest -p no:xdist tests/test_docs.py
 
 # The declared dependency floor, tested (tests/README.md): fresh venvs with the oldest wheels of every dependency.
 FLOOR_PYTHONS ?= 3.10 3.13

@@ -5,14 +5,14 @@ from harness import clock, compare
 import subprocess, sys, time
 import torch
 from torch import nn
-from sgdlab import fit, linear_data, mse
+from sgdlab import Callback, fit, linear_data, mse
 
 # ---------------------------------------------------------------------------------------------------------------
 # 1. full-batch gradient descent: fit() against the lesson's loop
 
 def hand_gd(x, y, steps: int, lr: float = 0.1) -> float:
     "The lesson's loop: loss, backward, a `no_grad` `sub_`, `zero_`; seconds per step"
-    a = nn.Parameter(torch.tensor([-1., 1.]))
+    a = nn.Parameter(torch.tensor([-1., 1.], device=x.device))
     def loop():
         for _ in range(steps):
             loss = mse(x@a, y)
@@ -24,13 +24,14 @@ def hand_gd(x, y, steps: int, lr: float = 0.1) -> float:
 
 def fit_gd(x, y, steps: int, lr: float = 0.1, **kwargs) -> float:
     "sgdlab's default call for the same training; seconds per step"
-    a = nn.Parameter(torch.tensor([-1., 1.]))
+    a = nn.Parameter(torch.tensor([-1., 1.], device=x.device))
     return clock(fit, lambda x: x@a, x, y, params=[a], lr=lr, epochs=steps, progress=False, **kwargs) / steps
 
 def fig1(cfg):
-    x, y = linear_data(100, seed=42)
+    x, y = linear_data(100, seed=42, device=cfg.device)
     steps = cfg.steps
-    rows = [('1', 'fit() full-batch GD, n = 100, time per step ÷ hand-written loop', 1.10,
+    on = '' if cfg.device == 'cpu' else f' on {cfg.device}'
+    rows = [('1', f'fit() full-batch GD, n = 100{on}, time per step ÷ hand-written loop', 1.10 if cfg.device == 'cpu' else 1.15,
              compare(lambda: fit_gd(x, y, steps), lambda: hand_gd(x, y, steps), cfg.reps))]
     rows.append(('1', '  the same with record_params=False', None,
                  compare(lambda: fit_gd(x, y, steps, record_params=False), lambda: hand_gd(x, y, steps), cfg.reps)))
@@ -78,10 +79,28 @@ def import_time(module: str) -> float:
     return float(subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True, cwd=harness.ROOT).stdout)
 
 def fig6(cfg):
-    return [('6', 'import time of sgdlab ÷ torch, fresh processes', 1.3,
+    return [('6', 'import time of sgdlab ÷ torch, fresh processes', 1.0,
              compare(lambda: import_time('sgdlab'), lambda: import_time('torch'), cfg.import_reps)),
             ('6', '  matplotlib.pyplot alone ÷ torch (what sgdlab.viz adds)', None,
              compare(lambda: import_time('matplotlib.pyplot'), lambda: import_time('torch'), max(1, cfg.import_reps // 2), warm=False))]
+
+# ---------------------------------------------------------------------------------------------------------------
+# 7. the cost of callbacks: fit with five callbacks that do nothing at every per-step event, against fit with none
+
+class NoOp(Callback):
+    "A callback that handles every per-step event and does nothing"
+    def before_batch(self, learn): pass
+    def after_pred(self, learn): pass
+    def after_loss(self, learn): pass
+    def after_backward(self, learn): pass
+    def after_step(self, learn): pass
+    def after_batch(self, learn): pass
+
+def fig7(cfg):
+    x, y = linear_data(100, seed=42)
+    cbs = [NoOp() for _ in range(5)]
+    return [('7', 'fit() with 5 no-op callbacks (6 events each per step) ÷ fit() with none, full batch', 1.05,
+             compare(lambda: fit_gd(x, y, cfg.steps, cbs=cbs), lambda: fit_gd(x, y, cfg.steps), cfg.reps))]
 
 # ---------------------------------------------------------------------------------------------------------------
 # Scaling: fit against the hand-written loops as n and bs grow
@@ -129,6 +148,6 @@ def plot_scaling(res, path: Path, title: str, n_rows: int):
     fig.savefig(path, dpi=80)
     plt.close(fig)
 
-FIGURES = {'1': fig1, '4': fig4, '6': fig6}
+FIGURES = {'1': fig1, '4': fig4, '6': fig6, '7': fig7}
 
 if __name__ == '__main__': harness.main(FIGURES, description=__doc__.split(chr(10))[0])

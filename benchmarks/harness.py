@@ -29,12 +29,20 @@ now = cpu_time  # --wall switches to time.perf_counter (see `main`)
 # the code being compared, so the script re-runs itself with glibc told to keep freed memory (both sides alike).
 KEEP_MEMORY = 'glibc.malloc.trim_threshold=4294967295:glibc.malloc.mmap_threshold=33554432'
 
+DEVICE = 'cpu'  # --device cuda times the GPU path: data and parameters on the device, wall clock, synchronised
+
+def sync():
+    "Wait for the GPU to finish queued work, so that a timing covers it (a no-op on the CPU)"
+    if DEVICE != 'cpu': torch.cuda.synchronize()
+
 def clock(f, *args, **kwargs) -> float:
     "Seconds that `f(*args, **kwargs)` takes, after a garbage collection so that neither side pays for the other's garbage"
     gc.collect()
     clk = now
+    sync()
     t = clk()
     f(*args, **kwargs)
+    sync()
     return clk() - t
 
 def compare(ours, theirs, reps: int, warm: bool = True) -> dict:
@@ -92,14 +100,16 @@ def parser(description: str, figures) -> argparse.ArgumentParser:
     ap.add_argument('--only', default=','.join(figures), help='comma-separated figures to run, e.g. 1,4')
     ap.add_argument('--wall', action='store_true', help='time with the wall clock instead of CPU time')
     ap.add_argument('--default-malloc', action='store_true', help="keep glibc malloc's defaults (see KEEP_MEMORY)")
+    ap.add_argument('--device', default='cpu', help="'cuda' to time the GPU path (figures that support it; wall clock)")
     return ap
 
 def setup(cfg):
     "Re-exec with glibc keeping freed memory (unless asked not to), pick the clock, set threads and sizes"
     if not cfg.default_malloc and 'GLIBC_TUNABLES' not in os.environ and sys.platform == 'linux':
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, 'GLIBC_TUNABLES': KEEP_MEMORY})
-    global now
-    if cfg.wall: now = time.perf_counter
+    global now, DEVICE
+    DEVICE = cfg.device
+    if cfg.wall or DEVICE != 'cpu': now = time.perf_counter
     config(cfg.quick, cfg)
     torch.set_num_threads(cfg.threads)
     os.environ.setdefault('IN_TEST', '1')  # no progress bars from anything that looks at it
@@ -109,7 +119,7 @@ def preamble(cfg) -> list[str]:
     clk = 'wall' if now is time.perf_counter else 'CPU time (process + children)'
     malloc = 'keeps freed memory' if os.environ.get('GLIBC_TUNABLES') == KEEP_MEMORY else 'defaults'
     return [f"sgdlab benchmarks, {stamp}{' (quick)' if cfg.quick else ''}", machine(),
-            f"torch threads: {torch.get_num_threads()}; malloc: {malloc}; clock: {clk}; {cfg.reps} alternating rounds per figure (median ratio, range in brackets)"]
+            f"device: {DEVICE}{' (' + torch.cuda.get_device_name() + ')' if DEVICE != 'cpu' else ''}; torch threads: {torch.get_num_threads()}; malloc: {malloc}; clock: {clk}; {cfg.reps} alternating rounds per figure (median ratio, range in brackets)"]
 
 def run_figures(figures, cfg) -> list[str]:
     "Run the figures named in `cfg.only`, printing each table row as it comes; return the rows"

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness
 from harness import HERE, OUT, ROOT
 
-AREAS = ['core', 'optim', 'data', 'anim']  # each a file here with a FIGURES dict
+AREAS = ['core', 'optim', 'data', 'anim', 'distributed']  # each a file here with a FIGURES dict
 
 def all_figures() -> dict:
     "Figure number -> function, from every area file, in the order of their numbers"

