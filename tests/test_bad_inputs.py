@@ -348,6 +348,15 @@ ROWS = [
     Row('animate_fit', 'nn.Linear History without model=', lambda c: (lambda m: animate_fit(X, Y, fit(m, X, Y[:, None], lr=0.1, epochs=2)))(nn.Linear(2, 1)),
         Err(ValueError, ('model=',))),
     Row('loss_surface', 'NaN in y', lambda c: loss_surface(X, with_value(Y, 2, math.nan)), Err(ValueError, ('y', NONFINITE))),
+    # distributed (one process: no process group) ------------------------------------------------------------
+    Row('world is_distributed', 'no process group', lambda c: (world(), is_distributed()), Ok(lambda r: r == ((0, 1), False))),
+    Row('shard_dl', 'rank outside the world', lambda c: shard_dl(DataLoader((X, Y), bs=2), 2, 2), Err(ValueError, ('rank',))),
+    Row('run_distributed', 'a script that does not exist', lambda c: run_distributed(c.tmp/'nope.py'), Err(FileNotFoundError, ('nope.py',))),
+    # exercises --------------------------------------------------------------------------------------------------
+    Row('check', 'an exercise that does not exist', lambda c: check(99, 1, 0), Ok(lambda r: r is False)),
+    Row('check', 'not attempted', lambda c: check(10, 1, ...), Ok(lambda r: not r)),
+    Row('check', 'a NaN answer', lambda c: check(10, 1, math.nan), Ok(lambda r: r is False)),
+    Row('check', 'a numpy lesson number', lambda c: check(np.int64(10), 1, ...), Ok(lambda r: not r)),
 ]
 
 # Public names that need no row of their own, and why
@@ -360,6 +369,7 @@ EXEMPT = {
     'DeviceCallback': 'a default callback without arguments; every fit row runs it',
     'DivergenceError': 'an exception class; raised in the fit rows',
     'demo': "the CLI's body; main's rows reach it",
+    **{n: 'needs a process group; tests/test_distributed.py runs it in real multi-process runs' for n in ('init_distributed', 'average_grads', 'DataParallel')},
 }
 
 # --- the tests -------------------------------------------------------------------------------------------
