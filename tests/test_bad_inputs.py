@@ -357,6 +357,17 @@ ROWS = [
     Row('check', 'not attempted', lambda c: check(10, 1, ...), Ok(lambda r: not r)),
     Row('check', 'a NaN answer', lambda c: check(10, 1, math.nan), Ok(lambda r: r is False)),
     Row('check', 'a numpy lesson number', lambda c: check(np.int64(10), 1, ...), Ok(lambda r: not r)),
+    # --- more cases that pass now that main has the DataLoader fixes ---
+    Row('Learner', 'numpy int bs, epochs and steps', lambda c: [len(learner(bs=np.int64(4)).fit(epochs=np.int64(2)).loss), len(learner(bs=np.int64(4)).fit(steps=np.int64(5)).loss)],
+        Ok(lambda r: r == [6, 5])),
+    Row('DataLoader', 'numpy int bs', lambda c: len(DataLoader((X, Y), bs=np.int64(5))), Ok(lambda r: r == 2)),
+    Row('fit', 'numpy int bs and epochs', lambda c: fit_lin(bs=np.int64(4), epochs=np.int64(2)), Ok(lambda h: len(h.loss) == 6)),
+    Row('DataLoader', 'a single tensor gives batches of rows', lambda c: DataLoader(torch.zeros(10, 4), bs=5), Ok(batches_of_rows)),
+    Row('DataLoader', 'a pair whose labels are a list', lambda c: DataLoader((X, Y.tolist()), bs=5),
+        Either((Ok(pair_with_list_labels_ok), Err((TypeError, ValueError), ('list',))))),
+    Row('DataLoader', 'a list of dicts', lambda c: DataLoader([{'x': x, 'y': y} for x, y in zip(X, Y)], bs=5),
+        Either((Ok(dict_items_ok), Err((TypeError, ValueError), ('dict',))))),
+    Row('DataLoader', 'bs = True', lambda c: DataLoader((X, Y), bs=True), Err(ValueError, ('bs=True',))),
 ]
 
 # Public names that need no row of their own, and why
