@@ -348,6 +348,26 @@ ROWS = [
     Row('animate_fit', 'nn.Linear History without model=', lambda c: (lambda m: animate_fit(X, Y, fit(m, X, Y[:, None], lr=0.1, epochs=2)))(nn.Linear(2, 1)),
         Err(ValueError, ('model=',))),
     Row('loss_surface', 'NaN in y', lambda c: loss_surface(X, with_value(Y, 2, math.nan)), Err(ValueError, ('y', NONFINITE))),
+    # distributed (one process: no process group) ------------------------------------------------------------
+    Row('world is_distributed', 'no process group', lambda c: (world(), is_distributed()), Ok(lambda r: r == ((0, 1), False))),
+    Row('shard_dl', 'rank outside the world', lambda c: shard_dl(DataLoader((X, Y), bs=2), 2, 2), Err(ValueError, ('rank',))),
+    Row('run_distributed', 'a script that does not exist', lambda c: run_distributed(c.tmp/'nope.py'), Err(FileNotFoundError, ('nope.py',))),
+    # exercises --------------------------------------------------------------------------------------------------
+    Row('check', 'an exercise that does not exist', lambda c: check(99, 1, 0), Ok(lambda r: r is False)),
+    Row('check', 'not attempted', lambda c: check(10, 1, ...), Ok(lambda r: not r)),
+    Row('check', 'a NaN answer', lambda c: check(10, 1, math.nan), Ok(lambda r: r is False)),
+    Row('check', 'a numpy lesson number', lambda c: check(np.int64(10), 1, ...), Ok(lambda r: not r)),
+    # --- more cases that pass now that main has the DataLoader fixes ---
+    Row('Learner', 'numpy int bs, epochs and steps', lambda c: [len(learner(bs=np.int64(4)).fit(epochs=np.int64(2)).loss), len(learner(bs=np.int64(4)).fit(steps=np.int64(5)).loss)],
+        Ok(lambda r: r == [6, 5])),
+    Row('DataLoader', 'numpy int bs', lambda c: len(DataLoader((X, Y), bs=np.int64(5))), Ok(lambda r: r == 2)),
+    Row('fit', 'numpy int bs and epochs', lambda c: fit_lin(bs=np.int64(4), epochs=np.int64(2)), Ok(lambda h: len(h.loss) == 6)),
+    Row('DataLoader', 'a single tensor gives batches of rows', lambda c: DataLoader(torch.zeros(10, 4), bs=5), Ok(batches_of_rows)),
+    Row('DataLoader', 'a pair whose labels are a list', lambda c: DataLoader((X, Y.tolist()), bs=5),
+        Either((Ok(pair_with_list_labels_ok), Err((TypeError, ValueError), ('list',))))),
+    Row('DataLoader', 'a list of dicts', lambda c: DataLoader([{'x': x, 'y': y} for x, y in zip(X, Y)], bs=5),
+        Either((Ok(dict_items_ok), Err((TypeError, ValueError), ('dict',))))),
+    Row('DataLoader', 'bs = True', lambda c: DataLoader((X, Y), bs=True), Err(ValueError, ('bs=True',))),
 ]
 
 # Public names that need no row of their own, and why
@@ -360,6 +380,7 @@ EXEMPT = {
     'DeviceCallback': 'a default callback without arguments; every fit row runs it',
     'DivergenceError': 'an exception class; raised in the fit rows',
     'demo': "the CLI's body; main's rows reach it",
+    **{n: 'needs a process group; tests/test_distributed.py runs it in real multi-process runs' for n in ('init_distributed', 'average_grads', 'DataParallel')},
 }
 
 # --- the tests -------------------------------------------------------------------------------------------

@@ -140,7 +140,6 @@ def _killed(m: Mutant, work: Path, timeout: float) -> tuple[bool, str]:
     "Run the module's unit tests, then its notebook, in `work`: (killed?, by what)"
     env = {**os.environ, 'PYTHONPATH': str(work), 'MPLBACKEND': 'Agg', 'IN_TEST': '1', 'PYTHONDONTWRITEBYTECODE': '1'}
     nb, args = MODULES[m.module]
-    files = [a for a in args if a.endswith('.py')]
     args = [a for a in args if not a.endswith('.py') or (work/a).exists()]
     steps = [('tests', [sys.executable, '-m', 'pytest', '-x', '-q', '-p', 'no:cacheprovider', '-p', 'no:randomly', *args]),
              ('notebook', [sys.executable, '-c', RUN_NB, str(work/'nbs'/f'{nb}.ipynb'), str(work)])]
