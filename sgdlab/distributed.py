@@ -65,7 +65,6 @@ def average_grads(
 # %% ../nbs/09_distributed.ipynb #329aab74
 RANK0_ONLY = (ProgressCallback,)  # and any callback with `rank0_only = True`; PrintCallback is silenced instead
 
-
 # %% ../nbs/09_distributed.ipynb #4134ce57
 def shard_dl(dl, rank: int, world_size: int) -> DataLoader:
     "This rank's shard of training batches `dl`: an sgdlab `DataLoader`, or a full batch `[(x, y)]`"
@@ -110,6 +109,7 @@ def _quiet(learn):
     learn.add_cbs([])  # rebuild the hooks from the remaining callbacks
 
 
+
 # %% ../nbs/09_distributed.ipynb #42fc5493
 class DataParallel(Callback):
     "Synchronous data-parallel SGD over `torch.distributed`: rank 0's start, sharded batches, row-weighted gradients, global losses"
@@ -145,6 +145,7 @@ class DataParallel(Callback):
         return buf[0] / buf[1]
 
 
+
 # %% ../nbs/09_distributed.ipynb #d2294954
 def _env() -> dict:
     "The environment for the launched processes: this `sgdlab` on the path, one thread per process"
@@ -158,6 +159,7 @@ def _first_error(lines: list[str]) -> str:
     "The first exception a rank printed, e.g. '[rank1]: ValueError: ...' (torchrun's own summary only says which rank failed)"
     errs = [m.group(0).strip() for l in lines if (m := re.match(r'(\[rank\d+\]:\s*)?[A-Za-z_][\w.]*(Error|Exception|Interrupt)\b.*', l))]
     return next((e for e in errs if e.startswith('[rank')), errs[0] if errs else 'no exception printed')
+
 
 
 # %% ../nbs/09_distributed.ipynb #e4e27ed8

@@ -247,7 +247,15 @@ class Learner:
             if not isinstance(cb, Callback): raise TypeError(f"Learner: {cb!r} is not a Callback; subclass sgdlab.Callback and define methods such as after_loss(self, learn)")
             self.cbs = [c for c in self.cbs if type(c) is not type(cb) or not getattr(c, 'default', False)] + [cb]
         self.cbs.sort(key=lambda c: c.order)
+        self._build_hooks()
+
+    def _build_hooks(self):
+        "For each event, the list of callback methods to call, in order"
         self._hooks = {e: [getattr(c, e) for c in self.cbs if hasattr(c, e)] for e in _events}
+
+    def skip(self, cb: Callback, *events: str):
+        "Stop calling `cb` at `events` for the rest of this fit: a callback with nothing left to do costs nothing per step"
+        for e in events: self._hooks[e] = [f for f in self._hooks[e] if getattr(f, '__self__', None) is not cb]
 
     def __call__(self, event: str):
         for f in self._hooks[event]: f(self)
@@ -295,6 +303,7 @@ def _fit(self: Learner,
         ) -> History:
     "Train for `epochs` or `steps` and return the `History`"
     n_epochs, self.n_steps = _plan(epochs, steps, len(self.dl))
+    self._build_hooks()
     self.opt = self.opt_func(self.params, lr=self.lr(0.) if callable(self.lr) else self.lr)
     self.hist = History(steps_per_epoch=len(self.dl), lr=None if callable(self.lr) else self.lr, bs=self.bs)
     self.step, self.epoch, self.loss, self.failed = 0, 0, None, False
@@ -364,6 +373,8 @@ class DeviceCallback(Callback):
     def before_fit(self, learn):
         self.dev = learn.params[0].device
         if learn.valid is not None: learn.valid = tuple(t.to(self.dev) for t in learn.valid)
+        data = learn.dl[0] if isinstance(learn.dl, list) else getattr(learn.dl, 'cols', None)
+        if data is not None and all(isinstance(t, Tensor) and t.device == self.dev for t in data): learn.skip(self, 'before_batch')
     def before_batch(self, learn):
         if isinstance(learn.xb, Tensor) and learn.xb.device != self.dev: learn.xb = learn.xb.to(self.dev)
         if isinstance(learn.yb, Tensor) and learn.yb.device != self.dev: learn.yb = learn.yb.to(self.dev)
@@ -383,6 +394,7 @@ class FirstStepCheck(Callback):
         msg = f"the loss does not depend on parameter{'s'*(len(missing) > 1)} {what}: the model never uses {'them' if len(missing) > 1 else 'it'}"
         if len(missing) == len(learn.params): raise ValueError(f"fit: no parameter got a gradient; {msg}. Check that params= lists the tensors the model computes with")
         warnings.warn(f"fit: {msg}, so {'they' if len(missing) > 1 else 'it'} will not be trained", stacklevel=2)
+    def after_batch(self, learn): learn.skip(self, 'after_loss', 'after_backward', 'after_batch')
 
 # %% ../nbs/04_learner.ipynb #c1655bc8
 class Recorder(Callback):
@@ -407,7 +419,7 @@ class Recorder(Callback):
 
     def _snapshot(self, learn):
         h = learn.hist
-        h.params.append(tuple(p.detach().clone() for p in learn.params)); h.param_steps.append(learn.step)
+        h.params.append(tuple([p.detach().clone() for p in learn.params])); h.param_steps.append(learn.step)
         if self.record_params is None and len(h.params) > self.max_snapshots:
             self.stride *= 2
             self._keep(h, lambda s: s % self.stride == 0)
@@ -514,7 +526,7 @@ class ProgressCallback(Callback):
     def __init__(self, show: bool|None = None): self.show, self.bar = show, None
     def before_fit(self, learn):
         self.bar = None
-        if not (self.show if self.show is not None else learn.n_steps >= 500 and _interactive()): return
+        if not (self.show if self.show is not None else learn.n_steps >= 500 and _interactive()): return learn.skip(self, 'after_batch')
         from fastprogress.fastprogress import progress_bar
         self.bar, self.every = progress_bar(range(learn.n_steps), leave=False), max(1, learn.n_steps // 100)
         self.bar.update(0)
