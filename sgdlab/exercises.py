@@ -17,6 +17,8 @@ from .data import make_generator, linear_data, least_squares
 from .losses import mse, mae
 from .learner import fit
 from .mnist import mnist_sample, mnist_loss, batch_accuracy
+from .optim import Optimizer, average_grad
+from .schedule import one_cycle
 
 # %% auto #0
 __all__ = ['check']
@@ -322,6 +324,98 @@ def _loss(f):
     if _near(got, torch.where(targs == 1, 1 - p, p).sum().item(), 1e-4): raise _Hint("average over the batch instead of summing")
     raise _Hint("the value differs from the loss of the lesson on the same outputs")
 
+# %% ../nbs/07a_exercises.ipynb #eb8fa0ca
+def _rate_gd(kappa: float) -> float: return (kappa - 1) / (kappa + 1)
+def _rate_mom(kappa: float) -> float: return (kappa**0.5 - 1) / (kappa**0.5 + 1)
+
+# %% ../nbs/07a_exercises.ipynb #2a52dc67
+@_exercise(12, 1, 'the best lr for curvatures 2 and 50', lambda: 2 / (2 + 50))
+def _best_lr(v):
+    v = _number(v)
+    if _near(v, 2 / (2 + 50)): return
+    if _near(v, 2 / 50): raise _Hint("that is the edge of divergence for the steep direction; the best step balances both directions")
+    if _near(v, 1 / 50): raise _Hint("that step is safe, but it leaves the flat direction slower than it needs to be")
+    if _near(v, 2 / (1 + 50 / 2)): raise _Hint("close: the formula 2/(1+κ) assumes the smallest curvature is 1; here it is 2")
+    raise _Hint("make the factors |1 - lr·λ| of the two directions equal")
+
+# %% ../nbs/07a_exercises.ipynb #c1cacb35
+@_exercise(12, 2, 'the best β for momentum at κ = 400', lambda: _rate_mom(400)**2)
+def _best_beta(v):
+    v = _number(v)
+    if _near(v, _rate_mom(400)**2): return
+    if _near(v, _rate_mom(400)): raise _Hint("that is the rate, the square root of β; β itself is its square")
+    if _near(v, _rate_gd(400)): raise _Hint("that is plain gradient descent's rate, with κ where momentum has √κ")
+    raise _Hint("use section 2's formula for β* with κ = 400")
+
+# %% ../nbs/07a_exercises.ipynb #ac18f71d
+def _speedup() -> float: return math.log(_rate_mom(400)) / math.log(_rate_gd(400))
+
+@_exercise(12, 3, 'how many times fewer steps momentum needs at κ = 400', _speedup)
+def _faster(v):
+    v, ref = _number(v), _speedup()
+    if _near(v, ref, 0.05): return
+    if _near(v, 1 / ref, 0.05): raise _Hint("upside down: momentum needs fewer steps, so the factor is above 1")
+    if _near(v, ref / 2, 0.05): raise _Hint("that looks like one of the two step counts, not their ratio; the steps needed scale as 1/ln(1/rate)")
+    raise _Hint("the steps needed to shrink the distance by a fixed factor are proportional to 1/ln(1/rate)")
+
+# %% ../nbs/07a_exercises.ipynb #dfc42573
+@_exercise(12, 4, 'an EWMA (β = 0.9) from 0 after ten 1s', lambda: 1 - 0.9**10)
+def _ewma_bias(v):
+    v = _number(v)
+    if _near(v, 1 - 0.9**10, 1e-3): return
+    if _near(v, 0.9**10, 1e-3): raise _Hint("that is the part that is missing; the average holds the rest")
+    if _near(v, 1.): raise _Hint("that is the debiased value; the raw average started from 0")
+    raise _Hint("write out the first few averages, 0.1, 0.19, ... and look for the pattern")
+
+# %% ../nbs/07a_exercises.ipynb #499a70a9
+_KAPPA, _W0 = 100., (-10., 1.)
+
+def _valley_loss(w: Tensor) -> Tensor: return 0.5 * (torch.tensor([1., _KAPPA], dtype=w.dtype) * w**2).sum(-1)
+def _valley_grad(w: Tensor) -> Tensor: return torch.tensor([1., _KAPPA], dtype=w.dtype) * w
+
+def _lookahead_end(lr: float, mom: float, steps: int) -> Tensor:
+    "Nesterov's look-ahead point `y = w + mom*(w - prev)` after `steps` steps from `_W0`"
+    w = prev = torch.tensor(_W0, dtype=torch.float64)
+    for _ in range(steps):
+        y = w + mom*(w - prev)
+        w, prev = y - lr*_valley_grad(y), w
+    return w + mom*(w - prev)
+
+def _heavy_ball_end(lr: float, mom: float, steps: int) -> Tensor:
+    "Heavy-ball momentum's position after `steps` steps from `_W0`"
+    w = prev = torch.tensor(_W0, dtype=torch.float64)
+    for _ in range(steps): w, prev = w - lr*_valley_grad(w) + mom*(w - prev), w
+    return w
+
+def _nesterov_ref(p, g, state, lr, mom, **kwargs):
+    "Nesterov's step, after `average_grad`: along the gradient plus `mom` times the buffer"
+    p.sub_(lr * (g + mom*state['grad_avg']))
+
+@_exercise(12, 5, 'write nesterov_step(p, g, state, lr, mom, **kwargs)', lambda: _nesterov_ref)
+def _nesterov(f):
+    sig = 'nesterov_step(p, g, state, lr, mom, **kwargs)'
+    f = _func(f, sig)
+    w = torch.tensor(_W0, dtype=torch.float64, requires_grad=True)
+    def steps():
+        opt = Optimizer([w], [average_grad, f], lr=0.005, mom=0.9)
+        for _ in range(20):
+            _valley_loss(w).backward(); opt.step(); opt.zero_grad()
+    _call(steps, f'{sig} inside an Optimizer')
+    got = _tensor(w, (2,), 'the parameter after 20 steps')
+    if _close(got, _lookahead_end(0.005, 0.9, 20), 1e-9): return
+    if torch.equal(got, torch.tensor(_W0, dtype=torch.float64)): raise _Hint("the parameter never moved: change p in place, e.g. p.sub_(...)")
+    if _close(got, _heavy_ball_end(0.005, 0.9, 20), 1e-9): raise _Hint("that is heavy-ball momentum: Nesterov also looks ahead, so its step has a second term")
+    raise _Hint("the parameter did not end where Nesterov's method takes it: compare your step with section 3's look-ahead update")
+
+# %% ../nbs/07a_exercises.ipynb #793852ec
+@_exercise(12, 6, 'one_cycle(0.1) at pos = 0.125', lambda: one_cycle(0.1)(0.125))
+def _one_cycle(v):
+    v = _number(v)
+    if _near(v, one_cycle(0.1)(0.125), 1e-3): return
+    if _near(v, 0.05, 1e-3): raise _Hint("the warm-up does not start from 0 but from lr_max/div")
+    if _near(v, 0.1): raise _Hint("pos 0.125 is half-way through the warm-up, not its end")
+    raise _Hint("the warm-up is a half cosine from lr_max/25 to lr_max over the first quarter; half-way along, a half cosine is at its midpoint")
+
 # %% ../nbs/07a_exercises.ipynb #f140a0dd
 def _say(ok: bool|None, lesson: int, n: int, msg: str) -> bool:
     mark = {True: '✔', False: '✘', None: '…'}[ok]
@@ -329,7 +423,7 @@ def _say(ok: bool|None, lesson: int, n: int, msg: str) -> bool:
     return bool(ok)
 
 def check(
-    lesson: int, # the lesson's notebook number: 10 or 11
+    lesson: int, # the lesson's notebook number: 10, 11 or 12
     n: int, # the exercise number in that lesson
     answer, # your answer: a number, a tensor or a function, as the exercise asks
 ) -> bool: # True when the answer is right

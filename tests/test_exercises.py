@@ -48,7 +48,7 @@ def test_garbage_never_raises(capsys, key, bad):
     assert ok is False and out.startswith('✘') and 'Traceback' not in out
 
 
-@pytest.mark.parametrize('lesson, n', [(12, 1), (10, 99), ('10', 1), (None, None)])
+@pytest.mark.parametrize('lesson, n', [(14, 1), (12, 7), (10, 99), ('10', 1), (None, None)])
 def test_unknown_exercise(capsys, lesson, n):
     ok, out = run(capsys, lesson, n, 1)
     assert ok is False and 'no such exercise' in out
@@ -87,6 +87,14 @@ def _loss_no_sigmoid(p, t): return torch.where(t == 1, 1 - p, p).mean()
 def _loss_swapped(p, t): s = p.sigmoid(); return torch.where(t == 1, s, 1 - s).mean()
 def _loss_sum(p, t): s = p.sigmoid(); return torch.where(t == 1, 1 - s, s).sum()
 def _loss_item(p, t): s = p.sigmoid(); return torch.where(t == 1, 1 - s, s).mean().item()
+
+
+def _nesterov_ok(p, g, state, lr, mom, **kwargs): p.sub_(lr * (g + mom*state['grad_avg']))
+def _heavy_ball(p, g, state, lr, mom, **kwargs): p.sub_(lr * state['grad_avg'])
+def _plain_gd(p, g, state, lr, **kwargs): p.sub_(lr * g)
+def _nesterov_returns_p(p, g, state, lr, mom, **kwargs): return p.sub_(lr * (g + mom*state['grad_avg']))
+def _nesterov_new_tensor(p, g, state, lr, mom, **kwargs): p = p - lr * (g + mom*state['grad_avg'])
+def _nesterov_wrong_sign(p, g, state, lr, mom, **kwargs): p.add_(lr * (g + mom*state['grad_avg']))
 
 
 def _sevens_threes():
@@ -131,6 +139,16 @@ WRONG = [
     (11, 6, _acc_each, 'one number'),
     (11, 7, _loss_no_sigmoid, 'sigmoid'), (11, 7, _loss_swapped, 'wrong'), (11, 7, _loss_sum, 'average'), (11, 7, _loss_item, 'gradients'),
     (11, 7, lambda p, t: torch.where(t == 1, 1 - p.sigmoid(), p.sigmoid()), 'one number'),
+    # lesson 3
+    (12, 1, 2/50, 'edge of divergence'), (12, 1, 1/50, 'safe'), (12, 1, 2/26, 'smallest curvature'), (12, 1, 0.1, 'equal'),
+    (12, 2, 19/21, 'square root'), (12, 2, 399/401, "plain gradient descent's rate"), (12, 2, 0.5, "section 2's formula"),
+    (12, 3, 1/20, 'upside down'), (12, 3, 10., 'step counts'), (12, 3, 400., 'proportional'),
+    (12, 4, 0.9**10, 'missing'), (12, 4, 1., 'debiased'), (12, 4, 0.9, 'first few averages'),
+    (12, 5, _heavy_ball, 'heavy-ball'), (12, 5, lambda p, g, state, lr, mom, **kw: None, 'never moved'),
+    (12, 5, _nesterov_new_tensor, 'never moved'), (12, 5, _plain_gd, 'did not end'), (12, 5, _nesterov_wrong_sign, 'did not end'),
+    (12, 5, _nesterov_returns_p, 'returned a Tensor'), (12, 5, lambda p, g, state, **kw: None, 'raised ValueError'),
+    (12, 5, 0.005, 'give a function'),
+    (12, 6, 0.05, 'from 0'), (12, 6, 0.1, 'not its end'), (12, 6, 0.004, 'half cosine'), (12, 6, [0.052], 'single number'),
 ]
 
 
@@ -158,6 +176,7 @@ def test_typical_wrong_answers_fail_with_their_hint(capsys, lesson, n, answer, h
     (10, 1, 0.25), (10, 1, torch.tensor(0.25)), (10, 1, 0.252), (10, 3, 20.0), (10, 3, torch.tensor(20)),
     (10, 6, _update_zero_first), (11, 2, [3, 12, 27]), (11, 3, 1), (11, 4, torch.tensor(23581)),
     (11, 5, 0.995), (11, 5, 1.0), (11, 5, torch.tensor(0.99)), (11, 6, _acc_numpy),
+    (12, 1, 1/26), (12, 2, torch.tensor(0.8186)), (12, 3, 20), (12, 3, 19.5), (12, 4, 0.6513), (12, 5, _nesterov_ok), (12, 6, 0.052),
 ])
 def test_other_right_answers_pass(capsys, lesson, n, answer):
     ok, out = run(capsys, lesson, n, answer)
@@ -190,3 +209,18 @@ def test_accuracy_reference_matches_library():
     g = torch.Generator().manual_seed(1)
     p = torch.randn(20, 1, generator=g)
     assert torch.allclose(reference(11, 7)(p, (p > 0).float()), mnist_loss(p, (p > 0).float()))
+
+
+def test_lesson3_references_match_the_lesson():
+    "The reference answers agree with the formulas of lesson 3, and 12.5's target is Nesterov's look-ahead point"
+    from sgdlab.exercises import _lookahead_end, _heavy_ball_end
+    assert math.isclose(reference(12, 1), 2/52) and math.isclose(reference(12, 2), (19/21)**2)
+    assert math.isclose(reference(12, 3), math.log(19/21) / math.log(399/401)) and abs(reference(12, 3) - 20) < 0.05
+    assert math.isclose(reference(12, 4), 1 - 0.9**10) and math.isclose(reference(12, 6), (0.004 + 0.1) / 2)
+    kappa = torch.tensor([1., 100.], dtype=torch.float64)
+    w = prev = torch.tensor([-10., 1.], dtype=torch.float64)
+    for _ in range(20):   # the lesson's `nesterov`, written out: the gradient is taken at the look-ahead point
+        y = w + 0.9*(w - prev)
+        w, prev = y - 0.005 * kappa * y, w
+    assert torch.allclose(_lookahead_end(0.005, 0.9, 20), w + 0.9*(w - prev), rtol=1e-12)
+    assert not torch.allclose(_lookahead_end(0.005, 0.9, 20), _heavy_ball_end(0.005, 0.9, 20), rtol=1e-3)
