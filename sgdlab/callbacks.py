@@ -52,7 +52,10 @@ class TrackerCallback(Callback):
 # %% ../nbs/04a_callbacks.ipynb #045732a7
 class EarlyStoppingCallback(TrackerCallback):
     "Stop training when `monitor` has not improved by more than `min_delta` for `patience` epochs"
-    def __init__(self, monitor: str = 'valid_loss', min_delta: float = 0., patience: int = 1):
+    def __init__(self,
+                 monitor: str = 'valid_loss', # 'valid_loss', 'train_loss' (the epoch's mean) or the name of a metric
+                 min_delta: float = 0., # an improvement smaller than this does not count
+                 patience: int = 1): # epochs without improvement before training stops
         super().__init__(monitor, min_delta)
         self.patience = patience
     def before_fit(self, learn): super().before_fit(learn); self.wait = 0

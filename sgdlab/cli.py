@@ -42,8 +42,14 @@ def _check(args) -> str|None:
     except (ValueError, OSError) as e: return str(e)
 
 # %% ../nbs/06_cli.ipynb #7a32828b
-def demo(n: int = 100, lr: float = 0.1, steps: int = 100, bs: int|None = None, seed: int = 42,
-         out: Path = Path('fit.gif')) -> Path:
+def demo(
+    n: int = 100, # number of points on the noisy line
+    lr: float = 0.1, # the learning rate
+    steps: int = 100, # number of SGD steps
+    bs: int|None = None, # batch size (`None`: full batch)
+    seed: int = 42, # seed of the data and the batch order
+    out: Path = Path('fit.gif'), # where the animation is saved
+) -> Path:
     "Fit the lesson's line with SGD, print the losses and the least-squares optimum, and save the animation to `out`"
     import torch
     from torch import nn
@@ -60,7 +66,9 @@ def demo(n: int = 100, lr: float = 0.1, steps: int = 100, bs: int|None = None, s
     return save_anim(animate_fit(x, y, hist, panel='surface', every=max(1, steps // 100)), out)
 
 # %% ../nbs/06_cli.ipynb #a5775e6c
-def main(argv: list[str]|None = None) -> int:
+def main(
+    argv: list[str]|None = None, # the command-line arguments (`None`: `sys.argv[1:]`)
+) -> int:
     "Entry point of the `sgdlab` command"
     p = _parser()
     args = p.parse_args(argv)

@@ -14,7 +14,9 @@ from torch import Tensor
 __all__ = ['make_generator', 'linear_data', 'least_squares', 'quadratic_data']
 
 # %% ../nbs/00_data.ipynb #99362197
-def make_generator(seed: int|None = None) -> torch.Generator:
+def make_generator(
+    seed: int|None = None, # the seed; `None` seeds from fresh entropy, not reproducible
+) -> torch.Generator:
     "A private CPU `torch.Generator` seeded with `seed` (fresh entropy when `None`); the global RNG is never touched"
     g = torch.Generator()
     if seed is None: g.seed()

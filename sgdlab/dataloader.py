@@ -17,7 +17,9 @@ from .data import make_generator
 __all__ = ['collate', 'DataLoader']
 
 # %% ../nbs/03_dataloader.ipynb #136a1829
-def collate(items: Sequence) -> tuple|dict|Tensor|list:
+def collate(
+    items: Sequence, # the examples of one batch, each as the dataset returns it
+) -> tuple|dict|Tensor|list:
     "Collate a list of items like torch's `default_collate`: tensors and numbers stacked, tuples by position, dicts by key, other values listed"
     first = items[0]
     if all(isinstance(v, Tensor) for v in items): return torch.stack(list(items))

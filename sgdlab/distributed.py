@@ -66,7 +66,11 @@ def average_grads(
 RANK0_ONLY = (ProgressCallback,)  # and any callback with `rank0_only = True`; PrintCallback is silenced instead
 
 # %% ../nbs/09_distributed.ipynb #4134ce57
-def shard_dl(dl, rank: int, world_size: int) -> DataLoader:
+def shard_dl(
+    dl, # the training batches: an sgdlab `DataLoader`, or a full batch `[(x, y)]`
+    rank: int, # this process's rank, in `range(world_size)`
+    world_size: int, # the number of processes sharing the data
+) -> DataLoader:
     "This rank's shard of training batches `dl`: an sgdlab `DataLoader`, or a full batch `[(x, y)]`"
     if isinstance(dl, DataLoader):
         if (dl.rank, dl.world_size) == (rank, world_size): return dl

@@ -104,7 +104,10 @@ History.save, History.load = _save_history, staticmethod(_load_history)
 # %% ../nbs/04_learner.ipynb #225ccc6c
 class DivergenceError(RuntimeError):
     "Training stopped because the loss became non-finite; the `History` so far is in `.hist`"
-    def __init__(self, msg: str, hist: History): super().__init__(msg); self.hist = hist
+    def __init__(self,
+                 msg: str, # what went wrong and what to try
+                 hist: History): # the training history up to the divergence
+        super().__init__(msg); self.hist = hist
 
 # %% ../nbs/04_learner.ipynb #dc9fd4a8
 def _divergence(value: float, step: int, lr, what: str = 'the loss') -> str:
@@ -465,7 +468,9 @@ def _setter(opt, name: str) -> Callable[[float], None]:
 class ParamScheduler(Callback):
     "Set each hyper-parameter in `scheds` from its schedule `f(pos)` before every step"
     order = -2
-    def __init__(self, scheds: Mapping[str, Callable[[float], float]]): self.scheds = dict(scheds)
+    def __init__(self,
+                 scheds: Mapping[str, Callable[[float], float]]): # hyper-parameter name -> schedule `f(pos)`, e.g. `{'lr': sched_cos(0.1, 0.)}`
+        self.scheds = dict(scheds)
     def before_fit(self, learn): self.setters = {k: _setter(learn.opt, k) for k in self.scheds}
     def before_batch(self, learn):
         pos = learn.pos
@@ -508,7 +513,9 @@ class ValidateCallback(Callback):
 class PrintCallback(Callback):
     "Print the loss every `every` steps, like the lesson; a non-finite loss stops training instead of being printed"
     order = 30
-    def __init__(self, every: int = 10): self.every = _whole(every, 'print_every')
+    def __init__(self,
+                 every: int = 10): # print the loss of every `every`-th step
+        self.every = _whole(every, 'print_every')
     def after_loss(self, learn):
         if learn.step % self.every: return
         learn.recorder.flush(learn)
@@ -523,7 +530,9 @@ def _interactive() -> bool:
 class ProgressCallback(Callback):
     "A fastprogress bar over the steps, with the latest loss; shown when `show`, or by default for long interactive runs"
     order = 40
-    def __init__(self, show: bool|None = None): self.show, self.bar = show, None
+    def __init__(self,
+                 show: bool|None = None): # True: always show the bar; False: never; None: for runs of 500+ steps in a notebook or terminal
+        self.show, self.bar = show, None
     def before_fit(self, learn):
         self.bar = None
         if not (self.show if self.show is not None else learn.n_steps >= 500 and _interactive()): return learn.skip(self, 'after_batch')

@@ -13,7 +13,11 @@ from torch import Tensor
 __all__ = ['check_same_shape', 'mse', 'mae', 'rmse']
 
 # %% ../nbs/01_losses.ipynb #1368320d
-def check_same_shape(preds: Tensor, targs: Tensor, name: str = 'loss'):
+def check_same_shape(
+    preds: Tensor, # the model's predictions
+    targs: Tensor, # the targets they are compared with
+    name: str = 'loss', # who is checking, named in the error message
+):
     "Raise a `ValueError` naming both shapes and the fix unless `preds` and `targs` have the same shape"
     if preds.shape == targs.shape: return
     p, t = tuple(preds.shape), tuple(targs.shape)
@@ -26,21 +30,30 @@ def check_same_shape(preds: Tensor, targs: Tensor, name: str = 'loss'):
 def _as_tensor(v) -> Tensor: return v if isinstance(v, Tensor) else torch.as_tensor(v, dtype=torch.float32)
 
 # %% ../nbs/01_losses.ipynb #3f007827
-def mse(preds: Tensor, targs: Tensor) -> Tensor:
+def mse(
+    preds: Tensor, # the model's predictions
+    targs: Tensor, # the targets, the same shape as `preds`
+) -> Tensor:
     "Mean squared error: `((preds - targs)**2).mean()`, for `preds` and `targs` of the same shape"
     preds, targs = _as_tensor(preds), _as_tensor(targs)
     check_same_shape(preds, targs, 'mse')
     return ((preds - targs)**2).mean()
 
 # %% ../nbs/01_losses.ipynb #2ae590c7
-def mae(preds: Tensor, targs: Tensor) -> Tensor:
+def mae(
+    preds: Tensor, # the model's predictions
+    targs: Tensor, # the targets, the same shape as `preds`
+) -> Tensor:
     "Mean absolute error (L1): `(preds - targs).abs().mean()`"
     preds, targs = _as_tensor(preds), _as_tensor(targs)
     check_same_shape(preds, targs, 'mae')
     return (preds - targs).abs().mean()
 
 # %% ../nbs/01_losses.ipynb #7f287930
-def rmse(preds: Tensor, targs: Tensor) -> Tensor:
+def rmse(
+    preds: Tensor, # the model's predictions
+    targs: Tensor, # the targets, the same shape as `preds`
+) -> Tensor:
     "Root mean squared error: `mse(preds, targs).sqrt()`, in the units of the targets"
     preds, targs = _as_tensor(preds), _as_tensor(targs)
     check_same_shape(preds, targs, 'rmse')

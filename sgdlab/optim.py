@@ -17,7 +17,9 @@ __all__ = ['as_params', 'check_hyper', 'check_hypers', 'sgd_step', 'apply_step',
            'RMSProp', 'Adam']
 
 # %% ../nbs/02_optim.ipynb #a53d3baf
-def as_params(params) -> list[Tensor]:
+def as_params(
+    params, # a tensor, a list of tensors or `model.parameters()`
+) -> list[Tensor]:
     "The trainable tensors in `params` (one tensor, a list, or `model.parameters()`), frozen ones left out"
     ps = [params] if isinstance(params, Tensor) else list(params)
     if not ps: raise ValueError("no parameters to train: pass a tensor, a list of tensors or model.parameters()")
@@ -43,7 +45,10 @@ _RULES = {  # hyper-parameter -> (lowest value, is the lowest allowed?, above th
 _FLAGS = ('nesterov', 'decouple_wd')
 
 # %% ../nbs/02_optim.ipynb #db2e05fe
-def check_hyper(name: str, v):
+def check_hyper(
+    name: str, # the hyper-parameter's name, such as 'lr' or 'mom'
+    v, # the value given for it
+):
     "`v` as a float if it is a valid value for hyper-parameter `name`; otherwise a `ValueError` that says what to pass"
     rule = _RULES.get(name)
     if rule is None:
@@ -75,26 +80,53 @@ def sgd_step(
             p.grad.zero_()
 
 # %% ../nbs/02_optim.ipynb #c2036a5d
-def apply_step(p: Tensor, g: Tensor, state: dict, lr: float, **kwargs):
+def apply_step(
+    p: Tensor, # the parameter being trained; steppers that move it do so in place
+    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
+    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
+    lr: float, # the learning rate
+    **kwargs, # the other hyper-parameters, ignored here
+):
     "The step itself, as `torch.optim.SGD` writes it: `p -= lr*g`"
     p.add_(g, alpha=-lr)
 
 # %% ../nbs/02_optim.ipynb #5fb51986
-def l2_reg(p: Tensor, g: Tensor, state: dict, wd: float, decouple_wd: bool = False, **kwargs):
+def l2_reg(
+    p: Tensor, # the parameter being trained; steppers that move it do so in place
+    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
+    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
+    wd: float, # the weight decay: how much of `p` is added to the direction
+    decouple_wd: bool = False, # if True, do nothing here and leave it to `weight_decay`
+    **kwargs, # the other hyper-parameters, ignored here
+):
     "L2 regularisation, as `torch.optim`'s `weight_decay`: the direction becomes `g + wd*p` (unless `decouple_wd`)"
     if wd and not decouple_wd: return {'grad': g.add(p, alpha=wd)}
 
 l2_reg.defaults = dict(wd=0.)
 
 # %% ../nbs/02_optim.ipynb #58682513
-def weight_decay(p: Tensor, g: Tensor, state: dict, lr: float, wd: float, decouple_wd: bool = True, **kwargs):
+def weight_decay(
+    p: Tensor, # the parameter being trained; steppers that move it do so in place
+    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
+    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
+    lr: float, # the learning rate
+    wd: float, # the weight decay: `p` shrinks by the fraction `lr*wd` each step
+    decouple_wd: bool = True, # if False, do nothing here and leave it to `l2_reg`
+    **kwargs, # the other hyper-parameters, ignored here
+):
     "Decoupled weight decay, as `torch.optim.AdamW`: `p *= 1 - lr*wd` before the step (if `decouple_wd`)"
     if wd and decouple_wd: p.mul_(1 - lr * wd)
 
 weight_decay.defaults = dict(wd=0.)
 
 # %% ../nbs/02_optim.ipynb #5b22dc05
-def average_grad(p: Tensor, g: Tensor, state: dict, mom: float, **kwargs) -> dict|None:
+def average_grad(
+    p: Tensor, # the parameter being trained; steppers that move it do so in place
+    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
+    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
+    mom: float, # the momentum: how much of the previous `grad_avg` is kept (0: none)
+    **kwargs, # the other hyper-parameters, ignored here
+) -> dict|None:
     "SGD's momentum: `state['grad_avg'] = mom*grad_avg + g`, started at `g`, as `torch.optim.SGD` does"
     if not mom: return None
     buf = state.get('grad_avg')
@@ -103,14 +135,28 @@ def average_grad(p: Tensor, g: Tensor, state: dict, mom: float, **kwargs) -> dic
 average_grad.defaults = dict(mom=0.9)
 
 # %% ../nbs/02_optim.ipynb #e4ea2571
-def momentum_step(p: Tensor, g: Tensor, state: dict, lr: float, mom: float, nesterov: bool = False, **kwargs):
+def momentum_step(
+    p: Tensor, # the parameter being trained; steppers that move it do so in place
+    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
+    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
+    lr: float, # the learning rate
+    mom: float, # the momentum (0: a plain step along `g`)
+    nesterov: bool = False, # step along `g + mom*grad_avg`, Nesterov's look-ahead
+    **kwargs, # the other hyper-parameters, ignored here
+):
     "SGD's step: along `grad_avg` (or `g + mom*grad_avg` if `nesterov`) when there is momentum, else along `g`"
     buf = state.get('grad_avg') if mom else None
     if buf is not None: g = g.add(buf, alpha=mom) if nesterov else buf
     p.add_(g, alpha=-lr)
 
 # %% ../nbs/02_optim.ipynb #3c1979d5
-def ema_grad(p: Tensor, g: Tensor, state: dict, mom: float, **kwargs) -> dict:
+def ema_grad(
+    p: Tensor, # the parameter being trained; steppers that move it do so in place
+    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
+    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
+    mom: float, # the decay of the moving average of the gradient (Adam's beta1)
+    **kwargs, # the other hyper-parameters, ignored here
+) -> dict:
     "Adam's first moment: `state['grad_avg'] = mom*grad_avg + (1-mom)*g`, from 0"
     buf = state.get('grad_avg')
     if buf is None: buf = torch.zeros_like(p)
@@ -119,7 +165,13 @@ def ema_grad(p: Tensor, g: Tensor, state: dict, mom: float, **kwargs) -> dict:
 ema_grad.defaults = dict(mom=0.9)
 
 # %% ../nbs/02_optim.ipynb #9974df68
-def ema_sqr_grad(p: Tensor, g: Tensor, state: dict, sqr_mom: float, **kwargs) -> dict:
+def ema_sqr_grad(
+    p: Tensor, # the parameter being trained; steppers that move it do so in place
+    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
+    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
+    sqr_mom: float, # the decay of the moving average of the squared gradient (Adam's beta2, RMSProp's alpha)
+    **kwargs, # the other hyper-parameters, ignored here
+) -> dict:
     "RMSProp's and Adam's second moment: `state['sqr_avg'] = sqr_mom*sqr_avg + (1-sqr_mom)*g**2`, from 0"
     buf = state.get('sqr_avg')
     if buf is None: buf = torch.zeros_like(p)
@@ -128,12 +180,25 @@ def ema_sqr_grad(p: Tensor, g: Tensor, state: dict, sqr_mom: float, **kwargs) ->
 ema_sqr_grad.defaults = dict(sqr_mom=0.99)
 
 # %% ../nbs/02_optim.ipynb #19dbd89c
-def step_stat(p: Tensor, g: Tensor, state: dict, **kwargs) -> dict:
+def step_stat(
+    p: Tensor, # the parameter being trained; steppers that move it do so in place
+    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
+    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
+    **kwargs, # the hyper-parameters, ignored here
+) -> dict:
     "Count the steps taken: `state['step']`"
     return {'step': state.get('step', 0) + 1}
 
 # %% ../nbs/02_optim.ipynb #2064ab77
-def rms_prop_step(p: Tensor, g: Tensor, state: dict, lr: float, eps: float, mom: float = 0., **kwargs) -> dict|None:
+def rms_prop_step(
+    p: Tensor, # the parameter being trained; steppers that move it do so in place
+    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
+    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
+    lr: float, # the learning rate
+    eps: float, # added to the root mean square, so the division never blows up
+    mom: float = 0., # momentum on the scaled step (0: none)
+    **kwargs, # the other hyper-parameters, ignored here
+) -> dict|None:
     "RMSProp's step: `p -= lr * g/(sqrt(sqr_avg) + eps)`, through a momentum buffer `mom_buf` if `mom`"
     avg = state['sqr_avg'].sqrt().add_(eps)
     if not mom:
@@ -147,7 +212,16 @@ def rms_prop_step(p: Tensor, g: Tensor, state: dict, lr: float, eps: float, mom:
 rms_prop_step.defaults = dict(eps=1e-8)
 
 # %% ../nbs/02_optim.ipynb #5b667ff1
-def adam_step(p: Tensor, g: Tensor, state: dict, lr: float, mom: float, sqr_mom: float, eps: float, **kwargs):
+def adam_step(
+    p: Tensor, # the parameter being trained; steppers that move it do so in place
+    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
+    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
+    lr: float, # the learning rate
+    mom: float, # the decay of `grad_avg` (beta1), for its bias correction
+    sqr_mom: float, # the decay of `sqr_avg` (beta2), for its bias correction
+    eps: float, # added to the denominator, so the division never blows up
+    **kwargs, # the other hyper-parameters, ignored here
+):
     "Adam's step: `p -= lr * grad_avg/(1-mom**step) / (sqrt(sqr_avg/(1-sqr_mom**step)) + eps)`"
     step = state['step']
     denom = (state['sqr_avg'].sqrt() / (1 - sqr_mom**step)**0.5).add_(eps)

@@ -27,25 +27,37 @@ def _check_num(who: str, k: str, v, positive: bool = False) -> float:
     return float(v)
 
 # %% ../nbs/08_schedule.ipynb #8d0de7f2
-def sched_lin(start: float, end: float) -> Callable[[float], float]:
+def sched_lin(
+    start: float, # the value at pos 0, the start of training
+    end: float, # the value at pos 1, the end of training
+) -> Callable[[float], float]:
     "A straight line from `start` at pos 0 to `end` at pos 1"
     start, end = _check_num('sched_lin', 'start', start), _check_num('sched_lin', 'end', end)
     def sched(pos: float) -> float: return start + pos * (end - start)
     return sched
 
-def sched_cos(start: float, end: float) -> Callable[[float], float]:
+def sched_cos(
+    start: float, # the value at pos 0, the start of training
+    end: float, # the value at pos 1, the end of training
+) -> Callable[[float], float]:
     "Half a cosine from `start` at pos 0 to `end` at pos 1: flat at both ends, steepest in the middle"
     start, end = _check_num('sched_cos', 'start', start), _check_num('sched_cos', 'end', end)
     def sched(pos: float) -> float: return start + (1 + math.cos(math.pi * (1 - pos))) * (end - start) / 2
     return sched
 
-def sched_exp(start: float, end: float) -> Callable[[float], float]:
+def sched_exp(
+    start: float, # the value at pos 0, the start of training
+    end: float, # the value at pos 1, the end of training
+) -> Callable[[float], float]:
     "Exponential from `start` at pos 0 to `end` at pos 1: equal ratios in equal times, a straight line on a log axis"
     start, end = _check_num('sched_exp', 'start', start, True), _check_num('sched_exp', 'end', end, True)
     def sched(pos: float) -> float: return start * (end / start) ** pos
     return sched
 
-def sched_no(start: float, end: float) -> Callable[[float], float]:
+def sched_no(
+    start: float, # the value at pos 0, the start of training
+    end: float, # the value at pos 1, the end of training (ignored)
+) -> Callable[[float], float]:
     "Constant `start` (the `end` is ignored): a fixed rate, written as a schedule"
     start, end = _check_num('sched_no', 'start', start), _check_num('sched_no', 'end', end)
     def sched(pos: float) -> float: return start
@@ -92,7 +104,11 @@ def _set_lr(opt, lr: float):
 class LRFinder(Callback):
     "Grow the lr exponentially from `start_lr` to `end_lr` over the fit, record lr and loss, stop when the loss explodes, then restore the parameters"
     order = -1.5 # after ParamScheduler, before Recorder
-    def __init__(self, start_lr: float = 1e-7, end_lr: float = 10., stop_div: bool = True, beta: float = 0.8):
+    def __init__(self,
+                 start_lr: float = 1e-7, # the lr of the first step
+                 end_lr: float = 10., # the lr the sweep would reach at the last step
+                 stop_div: bool = True, # stop once the smoothed loss exceeds 4 times its best
+                 beta: float = 0.8): # weight of the old average in the smoothed loss that `stop_div` watches (the raw losses are recorded)
         self.sched, self.stop_div, self.beta = sched_exp(start_lr, end_lr), stop_div, beta
 
     def before_fit(self, learn):

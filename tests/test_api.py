@@ -34,3 +34,29 @@ def test_no_duplicate_definitions_across_modules():
         for o in importlib.import_module(f'sgdlab.{name}').__all__:
             assert o not in seen, f"{o} is defined in both sgdlab.{seen[o]} and sgdlab.{name}"
             seen[o] = name
+
+def _undocumented(o):
+    "Parameters of callable `o` (a class: its `__init__`, or its fields for a dataclass) that have no docment"
+    import dataclasses, inspect
+    from fastcore.docments import docments
+    if inspect.isclass(o):
+        init = o.__init__
+        if not dataclasses.is_dataclass(o) and not getattr(init, '__module__', '').startswith('sgdlab'): return []  # inherited from builtins
+    try: sig = inspect.signature(o)
+    except (ValueError, TypeError): return []
+    ps = [k for k, v in sig.parameters.items()
+          if k not in ('self', 'return') and v.kind not in (v.VAR_POSITIONAL, v.VAR_KEYWORD)]
+    if not ps: return []
+    d = docments(o)
+    return [k for k in ps if not d.get(k)]
+
+def test_every_public_parameter_has_a_docment():
+    "Issue 17 §7: each argument of each public callable carries an inline comment, `def f(x, # what x is`"
+    missing = {}
+    for name in MODULES:
+        mod = importlib.import_module(f'sgdlab.{name}')
+        for o in mod.__all__:
+            obj = getattr(mod, o)
+            if not callable(obj): continue
+            if (ps := _undocumented(obj)): missing[f'{name}.{o}'] = ps
+    assert not missing, f"parameters without a docment (add `# what it is` after each, in the notebook): {missing}"
