@@ -41,7 +41,7 @@ def _undocumented(o):
     from fastcore.docments import docments
     if inspect.isclass(o):
         init = o.__init__
-        if not dataclasses.is_dataclass(o) and not getattr(init, '__module__', '').startswith('sgdlab'): return []  # inherited from builtins
+        if not dataclasses.is_dataclass(o) and not hasattr(init, '__code__'): return []  # inherited from a builtin such as Exception
     try: sig = inspect.signature(o)
     except (ValueError, TypeError): return []
     ps = [k for k, v in sig.parameters.items()
