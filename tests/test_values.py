@@ -190,3 +190,32 @@ def test_history_table_rows(epochs, shown):
     md = History(loss=[float(i) for i in range(epochs)], steps_per_epoch=1)._repr_markdown_()
     rows = [l for l in md.splitlines() if l.startswith('| ')][2:]   # after the header and its rule
     assert [r.split(' | ')[0][2:] for r in rows] == shown
+
+# --- more hand-checked values, each written for a mutant that survived `make mutate` ------------------------
+
+def test_dataloader_defaults_and_repr():
+    x, y = linear_data(130, seed=0)
+    assert [len(xb) for xb, _ in DataLoader((x, y))] == [64, 64, 2]          # bs defaults to 64, like fastai's
+    assert repr(DataLoader((x, y), bs=10)) == "DataLoader(n=130, bs=10, shuffle=False, drop_last=False: 13 batches)"
+    assert repr(DataLoader((x, y), bs=10, rank=1, world_size=2)).endswith(", rank=1 of 2: 13 batches)")
+
+def test_divergence_records_losses_up_to_the_first_non_finite_one():
+    "Losses are checked in groups (every 16 steps and at each epoch's end): the History still stops AT the first bad one"
+    x, y = linear_data(20, seed=0)
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    calls = []
+    def loss_func(p, t):   # the 4th step's loss is inf; the steps after it (same group of 16) would be nan
+        calls.append(1)
+        return mse(p, t) * (math.inf if len(calls) == 4 else 1.)
+    from sgdlab import DivergenceError
+    with pytest.raises(DivergenceError) as e: fit(lambda x: x@a, x, y, params=[a], lr=0.1, epochs=1, bs=2, loss_func=loss_func)
+    l = e.value.hist.loss
+    assert len(calls) > 4 and len(l) == 4 and math.isinf(l[-1]) and all(math.isfinite(v) for v in l[:-1])
+    assert "at step 3" in str(e.value) and e.value.hist.param_steps == [0, 1, 2, 3]
+
+def test_long_fits_are_quiet_in_tests(capsys):
+    "No progress bar outside a notebook or terminal (here IN_TEST is set, as in CI logs)"
+    x, y = linear_data(20, seed=0)
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    fit(lambda x: x@a, x, y, params=[a], lr=0.1, steps=600)
+    assert capsys.readouterr().out == ''
