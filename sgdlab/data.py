@@ -18,9 +18,11 @@ def make_generator(
     seed: int|None = None, # the seed; `None` seeds from fresh entropy, not reproducible
 ) -> torch.Generator:
     "A private CPU `torch.Generator` seeded with `seed` (fresh entropy when `None`); the global RNG is never touched"
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise TypeError(f"make_generator: seed={seed!r} must be a whole number such as 42, or None")
     g = torch.Generator()
     if seed is None: g.seed()
-    else: g.manual_seed(seed)
+    else: g.manual_seed(int(seed))
     return g
 
 # %% ../nbs/00_data.ipynb #aef01996
@@ -72,6 +74,7 @@ def least_squares(
     x, y = (torch.as_tensor(v, dtype=torch.float64).cpu() for v in (x, y))
     if y.ndim != 1 or x.ndim != 2 or len(x) != len(y):
         raise ValueError(f"least_squares: x {tuple(x.shape)} and y {tuple(y.shape)} must be (n, k) and (n,)")
+    if len(x) == 0: raise ValueError("least_squares: x and y have no rows; there is nothing to fit")
     for t, name in ((x, 'x'), (y, 'y')):
         if not bool(torch.isfinite(t).all()):
             raise ValueError(f"least_squares: {name} holds a non-finite value at row {torch.nonzero(~torch.isfinite(t))[0, 0].item()}; remove or fix those rows first")

@@ -76,6 +76,8 @@ class DataLoader:
         if self.bs % self.world_size: raise ValueError(f"DataLoader: bs={bs} is not divisible by world_size={world_size}; bs is the global batch size, so use a multiple of {world_size}, e.g. {self.bs // self.world_size * self.world_size or self.world_size}")
         self.ds, self.shuffle, self.drop_last, self.seed = ds, shuffle, drop_last, seed
         self.cols = _columns(ds)
+        if self.cols is None and not hasattr(ds, '__len__'):
+            raise TypeError(f"DataLoader: ds is a {type(ds).__name__}; pass tensors (x, y), one tensor, or a sequence of items")
         self.n = len(self.cols[0]) if self.cols is not None else len(ds)
         if self.n == 0: raise ValueError("DataLoader: ds is empty (0 examples), so there are no batches to make; check how the data was loaded or filtered")
         self.gen = make_generator(seed) if shuffle else None

@@ -23,7 +23,10 @@ def check_writable(
     if path.is_dir(): raise IsADirectoryError(f"{who}: {str(path)!r} is a folder; give a file name inside it, such as {str(path/'out.gif')!r}")
     folder = path.parent
     if not folder.is_dir(): raise FileNotFoundError(f"{who}: the folder {str(folder)!r} does not exist; create it first or choose another")
-    if not os.access(folder, os.W_OK | os.X_OK): raise PermissionError(f"{who}: cannot write in the folder {str(folder)!r}; choose a folder you can write to")
+    probe = folder/f".{path.name}.{secrets.token_hex(4)}.probe"
+    try: probe.touch(exist_ok=False)  # os.access says yes to root even where the file system refuses, so try it
+    except OSError as e: raise PermissionError(f"{who}: cannot write in the folder {str(folder)!r} ({e.strerror}); choose a folder you can write to") from None
+    probe.unlink()
     return path
 
 # %% ../nbs/01a_files.ipynb #9855ef1c

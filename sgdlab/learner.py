@@ -470,6 +470,8 @@ class ParamScheduler(Callback):
     order = -2
     def __init__(self,
                  scheds: Mapping[str, Callable[[float], float]]): # hyper-parameter name -> schedule `f(pos)`, e.g. `{'lr': sched_cos(0.1, 0.)}`
+        for k, f in dict(scheds).items():
+            if not callable(f): raise TypeError(f"ParamScheduler: the schedule for {k!r} is a {type(f).__name__}, not a function of pos; pass e.g. sched_no({f!r}, {f!r}), or set a constant {k} on the optimizer")
         self.scheds = dict(scheds)
     def before_fit(self, learn): self.setters = {k: _setter(learn.opt, k) for k in self.scheds}
     def before_batch(self, learn):
@@ -586,6 +588,7 @@ def fit(
 ) -> History:
     "Train `params` of `model` on `(x, y)` by minibatch SGD and return the `History` of every step"
     extra = [Recorder(record_params), ProgressCallback(progress), *([PrintCallback(print_every)] if print_every else [])]
+    for cb in extra: cb.default = True  # fit's keywords configure the defaults; a callback of the same type in `cbs` still replaces them
     learn = Learner(model, x, y, lr=lr, bs=bs, params=params, loss_func=loss_func, opt_func=opt_func, seed=seed,
                     valid=valid, metrics=metrics, cbs=[*extra, *cbs])
     return learn.fit(epochs, steps)

@@ -27,7 +27,10 @@ def check_same_shape(
     raise ValueError(f"{name}: predictions {p} and targets {t} differ in shape; {fix}")
 
 # %% ../nbs/01_losses.ipynb #0ece63a2
-def _as_tensor(v) -> Tensor: return v if isinstance(v, Tensor) else torch.as_tensor(v, dtype=torch.float32)
+def _as_tensor(v) -> Tensor:
+    "`v` as a floating-point tensor: lists and arrays become float32, and so do integer tensors (a mean of squared integers is a fraction)"
+    t = v if isinstance(v, Tensor) else torch.as_tensor(v, dtype=torch.float32)
+    return t if t.is_floating_point() else t.float()
 
 # %% ../nbs/01_losses.ipynb #3f007827
 def mse(

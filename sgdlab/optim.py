@@ -21,6 +21,8 @@ def as_params(
     params, # a tensor, a list of tensors or `model.parameters()`
 ) -> list[Tensor]:
     "The trainable tensors in `params` (one tensor, a list, or `model.parameters()`), frozen ones left out"
+    if not isinstance(params, Tensor) and not hasattr(params, '__iter__'):
+        raise TypeError(f"params is a {type(params).__name__}; pass a tensor, a list of tensors or model.parameters()")
     ps = [params] if isinstance(params, Tensor) else list(params)
     if not ps: raise ValueError("no parameters to train: pass a tensor, a list of tensors or model.parameters()")
     seen = {}

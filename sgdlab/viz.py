@@ -6,7 +6,7 @@ Docs: https://sgdlab.github.io/sgdlab/viz.html.md"""
 
 # %% ../nbs/05_viz.ipynb #16718b3b
 from __future__ import annotations
-import base64, hashlib, inspect, io, itertools, json, math, warnings
+import base64, hashlib, inspect, io, itertools, json, math, numbers, warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from string import Template
@@ -407,7 +407,7 @@ def _frames(m: int, every: int|None, who: str = 'animate_fit', cap: int = 100) -
     "Indices of the `m` snapshots to show: every `every`-th and the last; `every=None` picks `every` to show at most `cap`"
     auto = every is None
     if auto: every = 1 if m <= cap else math.ceil(m / (cap - 1))
-    if isinstance(every, bool) or not isinstance(every, int) or every < 1: raise ValueError(f"{who}: every={every!r} must be a positive whole number")
+    if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1: raise ValueError(f"{who}: every={every!r} must be a positive whole number")
     idx = sorted(set(range(0, m, every)) | {m - 1})
     if auto and every > 1: warnings.warn(f"{who}: showing {len(idx)} frames, one every {every} of {m} recorded steps; pass every=1 for all of them", stacklevel=3)
     return idx

@@ -137,6 +137,17 @@ NONFINITE = ('nan', 'inf', 'finite')
 # --- the table ---------------------------------------------------------------------------------------
 
 ROWS = [
+    # fixed after the first sweep --------------------------------------------------------------------------
+    Row('ParamScheduler', 'a number in place of a schedule', lambda c: fit_lin(cbs=[ParamScheduler({'lr': 0.1})]), Err(TypeError, ('lr', ('callable', 'schedule', 'function')))),
+    Row('Recorder', 'record every step', lambda c: fit_lin(epochs=3, cbs=[Recorder(True)]).param_steps, Ok(lambda r: r == [0, 1, 2])),
+    Row('make_generator', 'numpy int seed', lambda c: make_generator(np.int64(3)).initial_seed(), Ok(lambda r: r == 3)),
+    Row('as_params', 'an int', lambda c: as_params(5), Err(TypeError, ('param',))),
+    Row('check_writable', 'unwritable folder', lambda c: check_writable(f'{UNWRITABLE}/x.gif', 'me'), Err(PermissionError, ('me:', UNWRITABLE))),
+    Row('least_squares', 'empty data', lambda c: least_squares(torch.zeros(0, 2), torch.zeros(0)), Err(ValueError, ('least_squares', ('empty', 'no rows', 'no data', 'no points', '0 rows')))),
+    Row('mse', 'integer tensors', lambda c: mse(torch.tensor([1, 2]), torch.tensor([1, 3])),
+        Either((Ok(lambda r: r.item() == 0.5), Err((TypeError, ValueError), ('mse', ('dtype', 'integer', 'float')))))),
+    Row('DataLoader', 'an int as the dataset', lambda c: DataLoader(5), Err(TypeError, ('DataLoader',))),
+    Row('animate_fit', 'numpy int every', lambda c: animate_fit(X, Y, fit_lin(epochs=3), every=np.int64(2)), Ok(lambda a: list(a.steps) == [0, 2, 3])),  # every 2nd step, then the end
     # data ------------------------------------------------------------------------------------------------
     Row('linear_data', 'n = 0', lambda c: linear_data(0), Err(ValueError, ('linear_data', 'n=0'))),
     Row('linear_data', 'float n', lambda c: linear_data(10.5), Err(ValueError, ('linear_data', 'n=10.5'))),
