@@ -1,9 +1,14 @@
 """Build the lesson site into `_docs/` from the notebooks' committed outputs: offline, no cell re-executed.
 
 1. nbdev's own processors prepare each notebook as for an nbdev site: hidden cells dropped, `show_doc` rendered,
-   doc links added. Unlike nbdev's defaults, `#| export` cells stay on the page as code.
+   doc links added. As on an nbdev site, an `#| export` cell's source is hidden and its show_doc shown (`#| exports`
+   shows both), so each name appears once.
 2. Quarto-only markup is translated for Sphinx (title, `echo: false`, link attributes), links to the published
-   site become relative, and the animations' CDN stylesheet is dropped.
+   site become relative, and the animations' CDN stylesheet is dropped. Each show_doc entry becomes a Python-domain
+   object (`py:function`, `py:class`, `py:method`), so that search finds it and `objects.inv` lists it. Each page
+   gets its notebook as a download (served from the site) and Colab/Binder launch links made from ONE repository
+   URL, pyproject.toml's `Repository`. The home page is for readers: nbs/index.ipynb without its `readme-only`
+   cells, with the lessons listed first.
 3. Sphinx + myst-nb write the HTML with the furo theme; math becomes MathML at build time (docs/_ext/mathml.py).
 
 Usage: python tools/build_docs.py [--force]   (`make docs`), then open _docs/index.html
@@ -22,29 +27,29 @@ WORK = ROOT/'_build'/'site'                          # Sphinx's sources, doctree
 SRC, HTML = WORK/'src', WORK/'html'
 _urls = tomllib.loads((ROOT/'pyproject.toml').read_text())['project']['urls']
 SITE_URL = _urls['Documentation'].rstrip('/') + '/'
-BLOB_URL = _urls['Repository'].rstrip('/') + '/blob/main/'
+REPO_URL = _urls['Repository'].rstrip('/')          # the one repository URL: source, Colab and Binder links
+BRANCH = 'main'
+BLOB_URL = f'{REPO_URL}/blob/{BRANCH}/'
+NB_DIR = 'nbs'                                       # the site serves each page's notebook at _docs/nbs/<file>.ipynb
 EXTRA_PAGES = {'benchmarks/README.md': 'benchmarks'}  # repo file -> page name, after the notebooks
 CAPTIONS = {'lesson': 'Lessons', 'howto': 'How-to guides', 'ref': 'Reference'}   # the sidebar, in this order
 
 # ---------------------------------------------------------------------------------------------------- 1. nbdev
 def _procs():
-    "nbdev's default processors, with `#| export` cells kept as code and a show_doc runner that survives a bad cell."
-    from nbdev.processors import FilterDefaults, rm_export, exec_show_docs
-    def rm_hidden(cell):
-        "Remove code cells marked hide, exporti or default_exp; keep `#| export` and `#| exports` cells as code"
-        if cell.cell_type == 'code' and cell.directives_ and cell.directives_.keys() & {'exporti', 'hide', 'default_exp'}:
-            del cell['source']
+    "nbdev's default processors (an `#| export` cell's source hidden, its show_doc shown), with a show_doc runner that survives a bad cell."
+    from nbdev.processors import FilterDefaults, exec_show_docs
     class exec_show_docs_tolerant(exec_show_docs):
         "nbdev's show_doc runner; a cell that fails (say, an import cell that also uses data) keeps its saved outputs"
         def __call__(self, cell):
             saved = cell.get('outputs'), cell.get('execution_count')
             try: super().__call__(cell)
             except Exception as e:
-                print(f'  note: {Path(self.nb.path_).name}: show_doc runner skipped cell {cell.idx_}: {str(e).splitlines()[-1]}')
+                # nbdev runs every cell that holds an import; one that also uses names from a cell it does not run fails
+                print(f'  note: {Path(self.nb.path_).name}: show_doc runner skipped cell {cell.idx_} (an import cell '
+                      f'that also uses data; its saved output is kept): {str(e).splitlines()[-1]}')
                 self.k.exc = None
                 cell['outputs'], cell['execution_count'] = saved
-    swap = {rm_export: rm_hidden, exec_show_docs: exec_show_docs_tolerant}
-    return [swap.get(p, p) for p in FilterDefaults().procs()]
+    return [exec_show_docs_tolerant if p is exec_show_docs else p for p in FilterDefaults().procs()]
 
 def _proc_one(args):
     "Process one notebook with nbdev's processors into `dst` (runs in a worker process)."
@@ -68,7 +73,7 @@ def notebooks():
     return sorted(p for p in NBS.rglob('*.ipynb')
                   if not any(part[0] in '_.' for part in p.relative_to(NBS).parts))
 
-PROC_VERSION = 1                                      # bump when `_procs` changes: reprocesses every notebook
+PROC_VERSION = 2                                      # bump when `_procs` changes: reprocesses every notebook
 
 def _key(src):
     import nbdev
@@ -93,19 +98,28 @@ def page_name(nb):
     from nbdev.doclinks import nbpath2html
     return nbpath2html(nb.relative_to(NBS)).with_suffix('').as_posix()
 
+_re_default_exp = re.compile(r'#\|\s*default_exp\s+([\w.]+)')
+
+def default_exp(nb):
+    "The module a notebook exports (`learner` for `#| default_exp learner`), or None."
+    m = _re_default_exp.search(nb.read_text())
+    return m[1] if m else None
+
 def kind(nb):
-    "Where a notebook goes in the navigation: 'index', 'lesson', 'howto' or 'ref'."
-    text = nb.read_text()
+    "Where a notebook goes in the navigation: 'index', 'lesson', 'howto', 'api' or 'ref'."
     if nb.stem == 'index': return 'index'
     if 'howto' in nb.stem: return 'howto'
     if 'api_reference' in nb.stem: return 'api'
-    if re.search(r'#\|\s*default_exp', text): return 'ref'
+    if default_exp(nb): return 'ref'
     return 'lesson'
 
 _re_attrs = re.compile(r'(\]\([^)\s]*\))\{[^}]*\}')              # [text](url){target="_blank" ...}
 _re_link = re.compile(r'(!?\[[^\]]*\])\(([^)\s]+)\)')
 _re_html_link = re.compile(r'''((?:href|src)=["'])([^"']+)(["'])''')
 _re_sd_heading = re.compile(r'^(#{2,4}) ([\w.]+)\s*$', re.M)
+_re_sd_code = re.compile(r'^```python\n(.*?)\n```', re.S | re.M)
+_re_sd_source = re.compile(r'\[source\]\(([^)\s]+)\)(\{[^}]*\})?')
+README_ONLY = re.compile(r'^<!--\s*readme-only\b')                # index.ipynb cells that only README.md shows
 
 def _fm(cell):
     "The YAML frontmatter nbdev put in a raw cell, or None."
@@ -114,12 +128,82 @@ def _fm(cell):
     if cell['cell_type'] != 'raw' or not src.startswith('---'): return None
     return yaml.safe_load(src.strip().strip('-')) or {}
 
+# ------------------------------------------------------------------- show_doc entries as Sphinx Python objects
+def _parseable(params):
+    "Signature text Sphinx can parse: a repr such as `<factory>` (a dataclass default) is shown as `...`."
+    import ast
+    fixed = re.sub(r'<[^<>()]*>', '...', params)
+    for p in (params, fixed):
+        try: ast.parse(f'def f{p}: pass' if p else 'f'); return p
+        except SyntaxError: pass
+    return fixed
+
+def _docments(code):
+    "nbdev's show_doc code block -> (the code without comments, [(parameter, its docment comment)])."
+    import io, tokenize
+    lines, docs = code.splitlines(), []
+    try: comments = [t for t in tokenize.generate_tokens(io.StringIO(code + '\n').readline) if t.type == tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError, IndentationError): return code, []
+    for t in reversed(comments):
+        row, col = t.start
+        before = lines[row - 1][:col]
+        lines[row - 1] = before.rstrip()
+        pieces = [p for p in re.split(r',(?![^\[(]*[\])])', before) if p.strip() and p.strip() != '*']
+        m = re.match(r'\s*(\*{0,2}\w+)', pieces[-1]) if pieces else None
+        if m: docs.insert(0, (m[1], t.string.lstrip('#').strip()))
+    return '\n'.join(lines), docs
+
+def parse_show_doc(md):
+    "nbdev's show_doc Markdown -> dict(name, sig, source, body), or None when `md` is not a show_doc entry."
+    h = _re_sd_heading.search(md)
+    c = _re_sd_code.search(md, h.end()) if h else None
+    if not (h and c) or md[h.end():c.start()].strip(): return None
+    code, docs = _docments(c[1])
+    sig = ' '.join(code.split())                                      # one line: Sphinx wraps long ones itself
+    sig = re.sub(r'^(async\s+)?(def|class)\s+', '', sig).rstrip(':').strip()
+    sig = re.sub(r'\(\s+', '(', re.sub(r',?\s+\)', ')', sig))
+    name = h[2]
+    sig = name + _parseable(sig[sig.index('('):] if '(' in sig else '')
+    src = _re_sd_source.search(md[:h.start()])
+    body = md[c.end():].strip()
+    if docs: body += '\n\n' + '\n'.join(f'- `{p}`: {d}' for p, d in docs)
+    return dict(name=name, sig=sig, source=src[1] if src else None, body=body)
+
+def _resolve(name, module):
+    "The sgdlab object `name` (maybe `Class.method`) names: (module name, object), looked up in `module` first."
+    import importlib, pkgutil, sgdlab
+    mods = ([module] if module else []) + [f'sgdlab.{m.name}' for m in pkgutil.iter_modules(sgdlab.__path__)
+                                           if m.name[0] != '_']
+    for mod in mods:
+        try: obj = importlib.import_module(mod)
+        except ImportError: continue
+        try:
+            for part in name.split('.'): obj = getattr(obj, part)
+        except AttributeError: continue
+        return mod, obj
+    return module, None
+
+def py_directive(entry, module, index):
+    "A MyST `py:*` directive for one show_doc entry: a real object of Sphinx's index when `index`, else a plain entry."
+    import inspect
+    mod, obj = _resolve(entry['name'], module)
+    sig = entry['sig']
+    if inspect.isclass(obj): role, sig = 'class', re.sub(r'\)\s*->\s*None$', ')', sig)
+    elif '.' in entry['name'] and isinstance(obj, property): role, sig = 'property', entry['name']
+    elif '.' in entry['name'] and callable(obj): role = 'method'
+    elif callable(obj) or obj is None: role = 'function'
+    else: role, sig = 'data', entry['name']
+    opts = f':module: {mod}\n' if mod else ''
+    if not index: opts += ':no-index:\n'
+    src = f'<a class="sd-source reference external" href="{entry["source"]}">[source]</a>\n\n' if entry['source'] else ''
+    return f'::::{{py:{role}}} {sig}\n{opts}\n{src}{entry["body"]}\n::::\n', (f'{mod}.{entry["name"]}' if mod else None)
+
 class Site:
     "Maps repo files to page names, and rewrites links so that they work inside the built site."
     def __init__(self, nbs):
         self.pages = {nb.resolve(): page_name(nb) for nb in nbs}
         self.pages.update({(ROOT/k).resolve(): v for k, v in EXTRA_PAGES.items()})
-        self.anchors = {}                                             # page -> ids that show_doc headings carry
+        self.anchors = {}                              # page -> {nbdev's anchor (`learner.fit`): Sphinx's object id}
 
     def url(self, url, here, depth, image=False):
         "A link from a page built from `here` (a file), `depth` folders below the site root. None drops the link."
@@ -127,7 +211,9 @@ class Site:
         if url.startswith(SITE_URL):                                 # nbdev's doc links to the published site
             path, _, frag = url[len(SITE_URL):].partition('#')
             page = path.removesuffix('.html') or 'index'
-            if frag and frag not in self.anchors.get(page, ()): return None   # e.g. a private name with no entry
+            if frag:
+                frag = self.anchors.get(page, {}).get(frag.lower())
+                if frag is None: return None                         # e.g. a private name with no entry
             return f'{up}{page}.html' + (f'#{frag}' if frag else '')
         if re.match(r'^[a-z]+:|^#|^/', url): return url
         path, _, frag = url.partition('#')
@@ -152,27 +238,64 @@ class Site:
         text = re.sub(r'<link[^>]*maxcdn\.bootstrapcdn\.com[^>]*>\s*', '', text)   # matplotlib's jshtml CDN stylesheet
         return _re_html_link.sub(sub, text)
 
-def _show_doc_md(text):
-    "A show_doc entry: an anchor with nbdev's id before its heading, and the [source] link floated right."
-    text = re.sub(r'^---\s*$', '<hr class="sd-rule">', text, flags=re.M)
-    text = re.sub(r'\[source\]\(([^)\s]+)\)(\{[^}]*\})?', r'<a class="sd-source" href="\1">source</a>', text)
-    return _re_sd_heading.sub(lambda m: f'<span id="{m[2].lower()}"></span>\n\n{m[1]} {m[2]}', text)
+def launch_links(nb, depth):
+    "The bar under a page's title: its notebook as a download from this site, and where to run it."
+    from urllib.parse import quote
+    rel = nb.relative_to(ROOT).as_posix()                            # nbs/10_sgd_from_scratch.ipynb
+    gh = REPO_URL.removeprefix('https://github.com/')
+    links = [(f'{"../"*depth}{NB_DIR}/{nb.relative_to(NBS).as_posix()}', 'Download the notebook', 'download'),
+             (f'https://colab.research.google.com/github/{gh}/blob/{BRANCH}/{rel}', 'Open in Colab', 'colab'),
+             (f'https://mybinder.org/v2/gh/{gh}/{BRANCH}?labpath={quote(rel, safe="")}', 'Launch on Binder', 'binder'),
+             (f'{BLOB_URL}{rel}', 'Source on GitHub', 'source')]
+    a = ' '.join(f'<a class="sgdlab-launch-{k}" href="{u}"' + (f' download="{nb.name}"' if k == 'download' else '')
+                 + f'>{t}</a>' for u, t, k in links)
+    return f'<div class="sgdlab-launch">\n{a}\n</div>'
 
 _NB_KEYS = {'cell_type', 'id', 'metadata', 'source', 'outputs', 'execution_count', 'attachments'}
 _QUARTO_TAGS = {'echo: false': 'remove-input', 'output: false': 'remove-output', 'include: false': 'remove-cell'}
 
-def translate(nb_json, src, site, depth):
-    "Turn one nbdev-processed notebook into what myst-nb expects."
-    cells, out = nb_json['cells'], []
+def _png_size_and_software(b64):
+    "(width, height, Software text) of a base64 PNG, read from its IHDR and tEXt chunks."
+    import base64, struct
+    b = base64.b64decode(b64)
+    w, h = struct.unpack('>II', b[16:24])
+    i, software = 8, ''
+    while i + 8 <= len(b):
+        n, typ = struct.unpack('>I4s', b[i:i + 8])
+        if typ == b'tEXt' and b[i + 8:i + 8 + n].startswith(b'Software\0'): software = b[i + 17:i + 8 + n].decode('latin-1')
+        if typ in (b'IDAT', b'IEND'): break
+        i += 12 + n
+    return w, h, software
+
+def hidpi_sizes(cell):
+    """Display sizes for the 2x PNGs of a notebook with tools/hidpi.py's retina cell: IPython records them as the
+    output's `image/png` width metadata, which nbdev-clean drops unless `allowed_out_metadata_keys` keeps it; then a
+    matplotlib PNG without it is shown at half its pixel size."""
+    for o in cell.get('outputs', []):
+        png = o.get('data', {}).get('image/png')
+        if not png or o.get('metadata', {}).get('image/png', {}).get('width'): continue
+        meta = o.setdefault('metadata', {})
+        w, h, software = _png_size_and_software(''.join(png))
+        if 'matplotlib' in software.lower(): meta['image/png'] = {'width': w // 2, 'height': h // 2}
+
+def _md_cell(cid, source): return {'cell_type': 'markdown', 'id': cid, 'metadata': {}, 'source': source}
+
+def translate(nb_json, src, site, depth, indexed=frozenset()):
+    "Turn one nbdev-processed notebook into what myst-nb expects; `indexed`: the show_doc names this page owns."
+    from hidpi import has_hidpi                                     # tools/hidpi.py
+    cells, out, module = nb_json['cells'], [], (f'sgdlab.{m}' if (m := default_exp(src)) else None)
+    hidpi = has_hidpi(json.loads(src.read_text()))
     for c in cells:
         if 'source' not in c: continue                               # nbdev's hide processors delete the source
         if (fm := _fm(c)) is not None:
             head = f"# {fm.get('title', src.stem)}"
             if fm.get('description'): head += f"\n\n> {fm['description']}"
-            out.append({'cell_type': 'markdown', 'id': 'sgdlab-title', 'metadata': {}, 'source': head}); continue
+            if src.stem != 'index': head += '\n\n' + launch_links(src, depth)
+            out.append(_md_cell('sgdlab-title', head)); continue
         s = ''.join(c['source'])
         if c['cell_type'] == 'markdown':
             if s.strip() == '<!-- WARNING: THIS FILE WAS AUTOGENERATED! DO NOT EDIT! -->': continue
+            if src.stem == 'index' and README_ONLY.match(s): continue
             c['source'] = site.md(s, src, depth)
         elif c['cell_type'] == 'code':
             lines, tags = [], set(c.get('metadata', {}).get('tags', []))
@@ -183,13 +306,19 @@ def translate(nb_json, src, site, depth):
                 else: lines.append(l)
             c['source'] = '\n'.join(lines).strip('\n')
             if not c['source'] and not c.get('outputs'): continue
+            entries = [parse_show_doc(''.join(o.get('data', {}).get('text/markdown', ''))) for o in c.get('outputs', [])]
+            if entries and all(entries) and 'remove-input' in tags:    # a show_doc cell: its entries become objects
+                for i, e in enumerate(entries):
+                    e['body'] = site.md(e['body'], src, depth)
+                    text, _ = py_directive(e, module, e['name'] in indexed)
+                    out.append(_md_cell(f"{c.get('id', 'sd')}-{i}", text))
+                continue
             c.setdefault('metadata', {})['tags'] = sorted(tags)
             c['metadata'].pop('execution', None)
+            if hidpi: hidpi_sizes(c)
             for o in c.get('outputs', []):
                 data = o.get('data', {})
-                if 'text/markdown' in data:
-                    m = ''.join(data['text/markdown'])
-                    data['text/markdown'] = site.md(_show_doc_md(m), src, depth)
+                if 'text/markdown' in data: data['text/markdown'] = site.md(''.join(data['text/markdown']), src, depth)
                 if 'text/html' in data: data['text/html'] = site.html(''.join(data['text/html']), src, depth)
         elif c['cell_type'] == 'raw': continue
         out.append({k: v for k, v in c.items() if k in _NB_KEYS})     # nbdev adds keys such as `has_sd`
@@ -206,44 +335,78 @@ def _write(path, data):
 def _toctree(caption, pages):
     return f'\n```{{toctree}}\n:caption: {caption}\n:hidden:\n:maxdepth: 1\n\n' + '\n'.join(pages) + '\n```\n'
 
+def _title(j, nb):
+    "A processed notebook's (title, description), from the frontmatter nbdev made of its `# Title` and `> summary`."
+    fm = next((f for c in j['cells'] if (f := _fm(c)) is not None), {})
+    return fm.get('title', nb.stem), fm.get('description', '')
+
+def home_lists(groups, titles):
+    "The home page's reader-facing contents: the lessons first, then the how-to guides, then the reference."
+    def items(names, numbered=False):
+        return '\n'.join(f'{f"{i}." if numbered else "-"} [{titles[n][0]}]({n}.html)' + (f': {titles[n][1]}' if titles[n][1] else '')
+                         for i, n in enumerate(names, 1))
+    md = ['## Lessons\n\nRead them in order; each page offers its notebook to download or to run in Colab or Binder.\n\n'
+          + items(groups['lesson'], numbered=True)]
+    if groups['howto']: md.append('## How-to guides\n\nShort recipes, each a runnable notebook.\n\n' + items(groups['howto']))
+    if groups['ref']: md.append('## Reference\n\nThe library the lessons build, one page per module, each name shown '
+                                'working and checked.\n\n' + items(groups['ref']))
+    return '\n\n'.join(md)
+
 def stage(nbs):
-    "Write Sphinx's source folder: the translated notebooks, the extra pages, conf.py, static files, MathJax."
+    "Write Sphinx's source folder: the translated notebooks, the extra pages, conf.py, static files, the notebooks."
     site = Site(nbs)
     procd = {nb: json.loads((PROC/nb.relative_to(NBS)).read_text()) for nb in nbs}
-    for nb, j in procd.items():                                     # ids of show_doc entries, for doc links
-        site.anchors[page_name(nb)] = {m[2].lower() for c in j['cells'] for o in c.get('outputs', [])
-                                       for m in _re_sd_heading.finditer(''.join(o.get('data', {}).get('text/markdown', '')))}
-    groups = {k: [] for k in CAPTIONS}
-    wanted = {'pyproject.toml'}
+    owned = {}                                                      # page -> show_doc names it indexes
+    for nb, j in procd.items():                                     # show_doc entries, for doc links and the index
+        names = [e['name'] for c in j['cells'] for o in c.get('outputs', [])
+                 if (e := parse_show_doc(''.join(o.get('data', {}).get('text/markdown', ''))))]
+        name, mod = page_name(nb), default_exp(nb)
+        owned[name] = set(names) if mod else set()                  # module pages own their entries; lessons show copies
+        site.anchors[name] = {n.lower(): f'sgdlab.{mod}.{n}' for n in names} if mod else {}
+    groups, titles = {k: [] for k in CAPTIONS}, {}
+    wanted = {'pyproject.toml', '_extra', '_site.json'}
     for nb, j in procd.items():
         name, k = page_name(nb), kind(nb)
-        depth = name.count('/')
-        j = translate(j, nb, site, depth)
+        titles[name] = _title(j, nb)
+        j = translate(j, nb, site, name.count('/'), owned[name])
         if k == 'index': index = j
         elif k == 'api': groups['ref'].insert(0, name)                # the API reference heads the reference pages
         else: groups[k].append(name)
-        if k != 'index': _write(SRC/f'{name}.ipynb', json.dumps(j, indent=1))
+        if k != 'index':
+            _write(SRC/f'{name}.ipynb', json.dumps(j, indent=1))
+            _write(SRC/'_extra'/NB_DIR/nb.relative_to(NBS), nb.read_bytes())   # the download: the notebook itself
         wanted.add(name.split('/')[0] + ('' if '/' in name else '.ipynb'))
     for f, name in EXTRA_PAGES.items():
-        _write(SRC/f'{name}.md', site.md((ROOT/f).read_text(), (ROOT/f), 0))
-        for img in re.findall(r'!\[[^\]]*\]\(([^)\s:]+)\)', (ROOT/f).read_text()):
+        text = (ROOT/f).read_text()
+        _write(SRC/f'{name}.md', site.md(text, (ROOT/f), 0))
+        for img in re.findall(r'!\[[^\]]*\]\(([^)\s:]+)\)', text):
             _write(SRC/img, ((ROOT/f).parent/img).read_bytes()); wanted.add(img.split('/')[0])
         groups['ref'].append(name); wanted.add(f'{name}.md')
-    # the home page carries the navigation: lessons in order, then how-tos, then reference pages
-    index['cells'].append({'cell_type': 'markdown', 'id': 'sgdlab-toctree', 'metadata': {},
-                           'source': ''.join(_toctree(CAPTIONS[k], v) for k, v in groups.items() if v)})
+        titles[name] = (re.search(r'^# (.+)$', text, re.M) or [None, name])[1], ''
+    # the home page: its intro, then the lessons, how-tos and reference; then the rest of index.ipynb for readers
+    first_h2 = next((i for i, c in enumerate(index['cells']) if c['cell_type'] == 'markdown'
+                     and re.match(r'\s*##\s', ''.join(c['source']))), len(index['cells']))
+    index['cells'].insert(first_h2, _md_cell('sgdlab-contents', home_lists(groups, titles)))
+    index['cells'].append(_md_cell('sgdlab-toctree', ''.join(_toctree(CAPTIONS[k], v) for k, v in groups.items() if v)))
     _write(SRC/'index.ipynb', json.dumps(index, indent=1)); wanted.add('index.ipynb')
+    # what the search page shows before a query (docs/_templates/search.html reads it through conf.py)
+    _write(SRC/'_site.json', json.dumps({'lessons': [(n, titles[n][0]) for n in groups['lesson']],
+                                         'howtos': [(n, titles[n][0]) for n in groups['howto']]}, indent=1))
     for d in {p.parent for p in NBS.rglob('*') if p.is_file() and not p.suffix == '.ipynb'
               and not any(x[0] in '_.' for x in p.relative_to(NBS).parts)}:
         for f in d.iterdir():                                        # images and other files beside the notebooks
             if f.is_file() and f.suffix != '.ipynb':
                 _write(SRC/f.relative_to(NBS), f.read_bytes()); wanted.add(f.relative_to(NBS).parts[0])
     _write(SRC/'pyproject.toml', (ROOT/'pyproject.toml').read_bytes())
-    for f in CONF.rglob('*'):                                        # conf.py, _ext/, _static/
+    for f in CONF.rglob('*'):                                        # conf.py, _ext/, _static/, _templates/
         if f.is_file() and '__pycache__' not in f.parts:
             _write(SRC/f.relative_to(CONF), f.read_bytes()); wanted.add(f.relative_to(CONF).parts[0])
     for p in SRC.iterdir():                                          # pages whose notebook has gone
         if p.name not in wanted: shutil.rmtree(p) if p.is_dir() else p.unlink()
+    extra = SRC/'_extra'/NB_DIR                                      # downloads whose notebook has gone
+    keep = {SRC/'_extra'/NB_DIR/nb.relative_to(NBS) for nb in nbs}
+    for p in extra.rglob('*.ipynb'):
+        if p not in keep: p.unlink()
     return groups
 
 # ---------------------------------------------------------------------------------------------------- 3. Sphinx

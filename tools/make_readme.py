@@ -13,6 +13,9 @@ def _src(cell): return ''.join(cell['source'])
 
 def _directives(src): return {l[3:].strip().split(':')[0].split()[0] for l in src.splitlines() if l.startswith('#| ') and l[3:].strip()}
 
+# A markdown cell that starts with this comment is for README.md only: the site's home page leaves it out.
+_re_readme_only = re.compile(r'^<!--\s*readme-only\b.*?-->\n?')
+
 def _code(src): return '\n'.join(l for l in src.splitlines() if not l.startswith('#|')).strip()
 
 def _output(o):
@@ -43,7 +46,7 @@ def nb2md(nb_path) -> str:
     for c in nb['cells']:
         src = _src(c)
         if {'hide', 'exporti', 'export', 'exports'} & _directives(src): continue
-        if c['cell_type'] == 'markdown': parts.append(_links(src.strip(), Path(nb_path).resolve().parent))
+        if c['cell_type'] == 'markdown': parts.append(_links(_re_readme_only.sub('', src).strip(), Path(nb_path).resolve().parent))
         elif c['cell_type'] == 'code' and _code(src):
             parts.append('```python\n' + _code(src) + '\n```')
             parts += [t for t in map(_output, c.get('outputs', [])) if t]
