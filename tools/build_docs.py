@@ -267,16 +267,17 @@ def _png_size_and_software(b64):
         i += 12 + n
     return w, h, software
 
-def hidpi_sizes(cell):
-    """Display sizes for the 2x PNGs of a notebook with tools/hidpi.py's retina cell: IPython records them as the
-    output's `image/png` width metadata, which nbdev-clean drops unless `allowed_out_metadata_keys` keeps it; then a
-    matplotlib PNG without it is shown at half its pixel size."""
+def image_sizes(cell, hidpi):
+    """Give every PNG output its display size, so that the browser reserves its space before it loads (a link to an
+    anchor lands where it should). A notebook with tools/hidpi.py's retina cell draws 2x PNGs: IPython records their
+    1x size as `image/png` width metadata, which nbdev-clean drops unless `allowed_out_metadata_keys` keeps it; a
+    matplotlib PNG of such a notebook without it is shown at half its pixel size."""
     for o in cell.get('outputs', []):
         png = o.get('data', {}).get('image/png')
         if not png or o.get('metadata', {}).get('image/png', {}).get('width'): continue
-        meta = o.setdefault('metadata', {})
         w, h, software = _png_size_and_software(''.join(png))
-        if 'matplotlib' in software.lower(): meta['image/png'] = {'width': w // 2, 'height': h // 2}
+        k = 2 if hidpi and 'matplotlib' in software.lower() else 1
+        o.setdefault('metadata', {})['image/png'] = {'width': w // k, 'height': h // k}
 
 def _md_cell(cid, source): return {'cell_type': 'markdown', 'id': cid, 'metadata': {}, 'source': source}
 
@@ -315,7 +316,7 @@ def translate(nb_json, src, site, depth, indexed=frozenset()):
                 continue
             c.setdefault('metadata', {})['tags'] = sorted(tags)
             c['metadata'].pop('execution', None)
-            if hidpi: hidpi_sizes(c)
+            image_sizes(c, hidpi)
             for o in c.get('outputs', []):
                 data = o.get('data', {})
                 if 'text/markdown' in data: data['text/markdown'] = site.md(''.join(data['text/markdown']), src, depth)
@@ -352,23 +353,46 @@ def home_lists(groups, titles):
                                 'working and checked.\n\n' + items(groups['ref']))
     return '\n\n'.join(md)
 
+def other_names(mod, names):
+    "Entries for public names that have no show_doc on their module's page (constants, say): their value."
+    import importlib
+    m, md = importlib.import_module(f'sgdlab.{mod}'), ['## Other public names\n']
+    for n in names:
+        v = repr(getattr(m, n, None))
+        md.append(f'::::{{py:data}} {n}\n:module: sgdlab.{mod}\n' + (f':value: {v}\n' if len(v) < 200 and '\n' not in v else '')
+                  + '::::\n')
+    return '\n'.join(md)
+
 def stage(nbs):
     "Write Sphinx's source folder: the translated notebooks, the extra pages, conf.py, static files, the notebooks."
     site = Site(nbs)
     procd = {nb: json.loads((PROC/nb.relative_to(NBS)).read_text()) for nb in nbs}
-    owned = {}                                                      # page -> show_doc names it indexes
+    owned, seen, extra = {}, set(), {}                              # page -> show_doc names it indexes
     for nb, j in procd.items():                                     # show_doc entries, for doc links and the index
         names = [e['name'] for c in j['cells'] for o in c.get('outputs', [])
                  if (e := parse_show_doc(''.join(o.get('data', {}).get('text/markdown', ''))))]
         name, mod = page_name(nb), default_exp(nb)
-        owned[name] = set(names) if mod else set()                  # module pages own their entries; lessons show copies
-        site.anchors[name] = {n.lower(): f'sgdlab.{mod}.{n}' for n in names} if mod else {}
+        # module pages own their entries (the first page to show a name, if two do); lessons show plain copies
+        owned[name] = {n for n in names if f'{mod}.{n}' not in seen} if mod else set()
+        seen |= {f'{mod}.{n}' for n in owned[name]}
+        site.anchors[name] = {n.lower(): f'sgdlab.{mod}.{n}' for n in owned[name]}
+    for nb in procd:                                                # public names with no show_doc (constants)
+        if not (mod := default_exp(nb)): continue
+        import importlib
+        try: m = importlib.import_module(f'sgdlab.{mod}')
+        except ImportError: continue
+        rest = [n for n in getattr(m, '__all__', []) if f'{mod}.{n}' not in seen and '.' not in n]
+        if rest:
+            extra[nb], name = rest, page_name(nb)
+            seen |= {f'{mod}.{n}' for n in rest}
+            site.anchors[name].update({n.lower(): f'sgdlab.{mod}.{n}' for n in rest})
     groups, titles = {k: [] for k in CAPTIONS}, {}
     wanted = {'pyproject.toml', '_extra', '_site.json'}
     for nb, j in procd.items():
         name, k = page_name(nb), kind(nb)
         titles[name] = _title(j, nb)
         j = translate(j, nb, site, name.count('/'), owned[name])
+        if nb in extra: j['cells'].append(_md_cell('sgdlab-more-names', other_names(default_exp(nb), extra[nb])))
         if k == 'index': index = j
         elif k == 'api': groups['ref'].insert(0, name)                # the API reference heads the reference pages
         else: groups[k].append(name)
