@@ -51,23 +51,26 @@ def _outputs_text(nb_path):
                      for c in cells for o in c.get('outputs', []))
 
 def test_api_reference_lists_every_public_name():
-    "The API page's committed table has a row for every name in every public module's `__all__`: rerun nbs/99_api_reference.ipynb when one is missing."
+    """The API page's committed table has a row for every name in every public module's `__all__`: rerun
+    nbs/99_api_reference.ipynb when one is missing."""
     import sgdlab
     table = _outputs_text(ROOT/'nbs'/'99_api_reference.ipynb')
     for m in pkgutil.iter_modules(sgdlab.__path__):
         if m.name.startswith('_'): continue
         mod = importlib.import_module(f'sgdlab.{m.name}')
         missing = [n for n in getattr(mod, '__all__', []) if f'| [{n}](' not in table]
-        assert not missing, f'nbs/99_api_reference.ipynb lacks {mod.__name__}.{missing}: run the notebook again and commit it'
+        assert not missing, (f'nbs/99_api_reference.ipynb lacks {mod.__name__}.{missing}: '
+                             'run the notebook again and commit it')
 
 def test_index_lists_every_notebook():
     "The home page's table of notebooks (and README.md, made from it) links every notebook."
     index = (ROOT/'nbs'/'index.ipynb').read_text()
     nbs = [p.name for p in (ROOT/'nbs').glob('*.ipynb') if p.stem != 'index']
-    assert not [n for n in nbs if f']({n})' not in index and f'](' + n + '#' not in index], 'add them to the table in nbs/index.ipynb'
+    unlisted = [n for n in nbs if f']({n})' not in index and f'](' + n + '#' not in index]
+    assert not unlisted, f'add {unlisted} to the table in nbs/index.ipynb'
 
 def _pages_of(*kinds):
-    "Page names (`sgd_from_scratch`) of the notebooks of these kinds ('lesson', 'howto', 'ref', 'api', 'index'), from nbs/."
+    "Page names (`sgd_from_scratch`) of the notebooks of these kinds ('lesson', 'howto', 'ref', 'api', 'index')."
     return {build_docs.page_name(nb): nb for nb in build_docs.notebooks() if build_docs.kind(nb) in kinds}
 
 def _png_software(b):
@@ -83,7 +86,8 @@ def _png_software(b):
 def _matplotlib_pngs(nb):
     "How many matplotlib PNG figures a notebook's saved outputs hold."
     return sum('matplotlib' in _png_software(base64.b64decode(''.join(o['data']['image/png']))).lower()
-               for c in json.loads(Path(nb).read_text())['cells'] for o in c.get('outputs', []) if 'image/png' in o.get('data', {}))
+               for c in json.loads(Path(nb).read_text())['cells'] for o in c.get('outputs', [])
+               if 'image/png' in o.get('data', {}))
 
 # --------------------------------------------------------------------------------- checks that need no browser
 def test_one_repository_url():
@@ -95,7 +99,8 @@ def test_hidpi_cell_everywhere_but_pending():
     "Every notebook with matplotlib figures asks for retina figures (tools/hidpi.py), except the pending ones."
     have = {nb.stem: hidpi.has_hidpi(json.loads(nb.read_text())) for nb in build_docs.notebooks()}
     figures = {nb.stem for nb in build_docs.notebooks() if _matplotlib_pngs(nb)}
-    assert not [n for n in HIDPI_PENDING if have.get(n)], 'these have their retina cell now: drop them from HIDPI_PENDING'
+    done = [n for n in HIDPI_PENDING if have.get(n)]
+    assert not done, f'{done} have their retina cell now: drop them from HIDPI_PENDING'
     missing = sorted(n for n in figures if not have[n] and n not in HIDPI_PENDING)
     assert not missing, f'run tools/hidpi.py on {missing}, then re-execute them'
 
@@ -113,7 +118,9 @@ def test_hidpi_tool_on_a_module_notebook(tmp_path):
     assert json.loads(copy.read_text()) == once
     # run it as CI's kernel does, then look at the figure it drew
     nbk = nbformat.read(copy, as_version=4)
-    nbclient.NotebookClient(nbk, timeout=300, kernel_name='python3', resources={'metadata': {'path': str(NBS)}}).execute()
+    client = nbclient.NotebookClient(nbk, timeout=300, kernel_name='python3',
+                                     resources={'metadata': {'path': str(NBS)}})
+    client.execute()
     figs = [o for c in nbk.cells for o in c.get('outputs', []) if 'image/png' in o.get('data', {})]
     assert figs, 'the notebook drew no figure'
     for o in figs:
@@ -173,12 +180,14 @@ Promise.all(Array.from(document.images).map(waitImg)).then(() => {
   const code = Array.from(document.querySelectorAll(
     'div.cell_input div.highlight pre, div[class^="highlight-"]:not(.cell_output *) > div.highlight pre'));
   done({
-    broken_imgs: Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 120)),
+    broken_imgs: Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))
+                      .map(i => i.src.slice(0, 120)),
     n_imgs: document.images.length,
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
     ids: Array.from(document.querySelectorAll('[id]')).map(e => e.id),
     math: document.querySelectorAll('.math').length,
-    typeset: Array.from(document.querySelectorAll('.math math')).filter(m => m.getBoundingClientRect().height > 0).length,
+    typeset: Array.from(document.querySelectorAll('.math math'))
+                  .filter(m => m.getBoundingClientRect().height > 0).length,
     raw_tex: Array.from(document.querySelectorAll('.math')).filter(e => !e.querySelector('math')).length
       + (document.body.innerText.match(/\$\$|\\frac|\\sum|\\nabla/g) || []).length,
     bytes: (nav ? nav.encodedBodySize : 0) + res.reduce((s, r) => s + (r.encodedBodySize || 0), 0),
@@ -200,8 +209,9 @@ def _console_errors(browser):
 
 # The two players that pages carry: sgdlab's own (05_viz) and matplotlib's jshtml, in older outputs.
 PLAYERS = {
-    '.sgdlab-anim': dict(play='button[data-act="play"]', pause='button[data-act="pause"]', first='button[data-act="first"]',
-                         next='button[data-act="next"]', slider='input[type="range"]'),
+    '.sgdlab-anim': dict(play='button[data-act="play"]', pause='button[data-act="pause"]',
+                         first='button[data-act="first"]', next='button[data-act="next"]',
+                         slider='input[type="range"]'),
     '.animation': dict(play='button[title="Play"]', pause='button[title="Pause"]', first='button[title="First frame"]',
                        next='button[title="Next frame"]', slider='input.anim-slider'),
 }
@@ -223,7 +233,8 @@ def _check_animations(browser, page):
                 return b
             slider = anim.find_element(By.CSS_SELECTOR, sel['slider'])
             if int(slider.get_attribute('max')) < 1: problems.append(f'{name}: a single frame'); continue
-            if btn('play').size['height'] < 10 or btn('play').size['width'] < 10: problems.append(f'{name}: the play button is not drawn')
+            if btn('play').size['height'] < 10 or btn('play').size['width'] < 10:
+                problems.append(f'{name}: the play button is not drawn')
             btn('pause').click(); btn('first').click()
             first = _frame(browser, anim)
             btn('play').click()
@@ -233,7 +244,8 @@ def _check_animations(browser, page):
             if _frame(browser, anim) == first: problems.append(f'{name}: play did not change the frame')
             btn('first').click(); btn('next').click()
             if slider.get_attribute('value') != '1': problems.append(f'{name}: next frame did not step')
-            browser.execute_script("const s = arguments[0]; s.value = s.max; s.dispatchEvent(new Event('input'))", slider)
+            browser.execute_script("const s = arguments[0]; s.value = s.max; s.dispatchEvent(new Event('input'))",
+                                   slider)
             if _frame(browser, anim) == first: problems.append(f'{name}: the slider did not change the frame')
     return problems, n
 
@@ -282,7 +294,8 @@ def test_site_in_browser(base_url, every_page):
         problems += [f'{page}: console error: {m}' for m in r['console']]
         problems += [f'{page}: image did not load: {s}' for s in r['broken_imgs']]
         problems += [f'{page}: loads {u} from outside the site' for u in r['foreign']]
-        if r['typeset'] < r['math'] or r['raw_tex']: problems.append(f'{page}: math not typeset ({r["typeset"]} of {r["math"]}, raw TeX {r["raw_tex"]})')
+        if r['typeset'] < r['math'] or r['raw_tex']:
+            problems.append(f'{page}: math not typeset ({r["typeset"]} of {r["math"]}, raw TeX {r["raw_tex"]})')
         if r['bytes'] > MAX_PAGE_BYTES: problems.append(f'{page}: weighs {r["bytes"]/1e6:.1f} MB')
         problems += r['anim_problems']; n_anims += r['n_anims']
     sidebars = {p: r['sidebar'] for p, r in every_page.items()}
@@ -296,7 +309,8 @@ def test_site_in_browser(base_url, every_page):
         if frag and path in ids and frag not in ids[path]: problems.append(f'missing anchor: {link}')
     weights = {p: r['bytes'] for p, r in every_page.items()}
     print(f'\n{len(pages)} pages, {len(links)} internal links, {n_anims} animations played')
-    print('page weights (kB): ' + ', '.join(f'{p[:-5]} {w/1e3:.0f}' for p, w in sorted(weights.items(), key=lambda x: -x[1])))
+    print('page weights (kB): ' + ', '.join(f'{p[:-5]} {w/1e3:.0f}'
+                                            for p, w in sorted(weights.items(), key=lambda x: -x[1])))
     assert not problems, '\n'.join(problems)
 
 @browser_test
@@ -304,7 +318,8 @@ def test_every_page_shows_the_version_and_no_localhost(every_page):
     "The version (sgdlab.__version__) is on every page; no page links to or names a localhost address."
     import sgdlab
     assert not [p for p, r in every_page.items() if sgdlab.__version__ not in r['text']], 'pages without the version'
-    bad = [(p, l) for p, r in every_page.items() for l in r['links'] if re.match(r'https?://(localhost|127\.0\.0\.1):8000', l)]
+    bad = [(p, l) for p, r in every_page.items() for l in r['links']
+           if re.match(r'https?://(localhost|127\.0\.0\.1):8000', l)]
     assert not bad and not [p for p, r in every_page.items() if 'localhost:8000' in r['text']], bad
 
 @browser_test
@@ -321,12 +336,14 @@ def test_home_page_is_for_readers(every_page):
     article = text[text.find('sgdlab\n'):]
     lessons = _pages_of('lesson')
     assert re.search(r'\n\s*Lessons\s*\n', text), 'no Lessons section'
-    heads = re.findall(r'^(Lessons|How-to guides|Reference|A short example|sgdlab next to PyTorch|Get started|Speed)$', text, re.M)
+    heads = re.findall(r'^(Lessons|How-to guides|Reference|A short example|sgdlab next to PyTorch|Get started|Speed)$',
+                       text, re.M)
     assert heads and heads[0] == 'Lessons', heads
     for bad in ('nothing is published yet', 'make demo', 'make test', '.venv/bin', 'localhost', 'Get started'):
         assert bad not in article, f'the home page says {bad!r}'
     links = every_page['index.html']['links']
-    order = [next((i for i, l in enumerate(links) if l.endswith(f'/{p}.html')), None) for p in sorted(lessons, key=lambda p: lessons[p].name)]
+    order = [next((i for i, l in enumerate(links) if l.endswith(f'/{p}.html')), None)
+             for p in sorted(lessons, key=lambda p: lessons[p].name)]
     assert None not in order and order == sorted(order), 'every lesson, linked in order'
 
 @browser_test
@@ -376,7 +393,8 @@ def test_copy_buttons_copy_code_only(base_url, laptop):
     cell.find_element(By.CSS_SELECTOR, 'button.copybtn').click()      # a real click: copying needs one
     time.sleep(0.3)
     copied = (laptop.execute_script('return window.__copied') or '').rstrip('\n')
-    sources = '\n'.join(''.join(c['source']) for c in json.loads((NBS/'10_sgd_from_scratch.ipynb').read_text())['cells'])
+    cells = json.loads((NBS/'10_sgd_from_scratch.ipynb').read_text())['cells']
+    sources = '\n'.join(''.join(c['source']) for c in cells)
     assert copied and copied == r['code'].rstrip('\n') and copied in sources, (copied, r['code'])
     assert not (r['output'].strip() and r['output'].strip() in copied)
     js = (DOCS/'_static'/'copybutton.js').read_text()                  # prompts (>>>, ..., $, In [1]:) are left out
@@ -387,7 +405,8 @@ def _search(browser, base_url, q):
     browser.get(base_url + f'search.html?q={quote(q)}')
     deadline = time.time() + 15
     while time.time() < deadline and not browser.find_elements(By.CSS_SELECTOR, '#search-results li'): time.sleep(0.2)
-    return [e.get_attribute('href') for e in browser.find_elements(By.CSS_SELECTOR, '#search-results li a:first-of-type')]
+    return [e.get_attribute('href')
+            for e in browser.find_elements(By.CSS_SELECTOR, '#search-results li a:first-of-type')]
 
 @browser_test
 def test_search_works_offline(base_url, laptop):
@@ -398,7 +417,8 @@ def test_search_works_offline(base_url, laptop):
 
 @browser_test
 def test_search_ranks_api_entries_first(base_url, laptop):
-    "A search for an API name ranks its entry first and opens the page at the entry; objects.inv lists every public name."
+    """A search for an API name ranks its entry first and opens the page at the entry; objects.inv lists every
+    public name."""
     from selenium.webdriver.common.by import By
     for q, page in (('lr_find', 'schedule'), ('History', 'learner'), ('mnist_sample', 'mnist')):
         hits = _search(laptop, base_url, q)
@@ -408,15 +428,16 @@ def test_search_ranks_api_entries_first(base_url, laptop):
     deadline, top = time.time() + 8, None                            # furo scrolls smoothly to the anchor
     while time.time() < deadline and not (top is not None and 0 <= top < 200):
         time.sleep(0.25)
-        top = laptop.execute_script("const t = document.querySelector(':target'); "
-                                    "return t && t.id === 'sgdlab.mnist.mnist_sample' ? t.getBoundingClientRect().top : null")
+        top = laptop.execute_script("const t = document.querySelector(':target'); return t && "
+                                    "t.id === 'sgdlab.mnist.mnist_sample' ? t.getBoundingClientRect().top : null")
     assert top is not None and 0 <= top < 200, top                  # the page opened at the entry
     from sphinx.util.inventory import InventoryFile
     inv = InventoryFile.loads((DOCS/'objects.inv').read_bytes(), uri='')
     names = {n for objs in (inv.data if hasattr(inv, 'data') else inv).values() for n in objs}
     import sgdlab
-    missing = [f'sgdlab.{m.name}.{n}' for m in pkgutil.iter_modules(sgdlab.__path__) if not m.name.startswith('_')
-               for n in getattr(importlib.import_module(f'sgdlab.{m.name}'), '__all__', []) if f'sgdlab.{m.name}.{n}' not in names]
+    public = [f'sgdlab.{m.name}.{n}' for m in pkgutil.iter_modules(sgdlab.__path__) if not m.name.startswith('_')
+              for n in getattr(importlib.import_module(f'sgdlab.{m.name}'), '__all__', [])]
+    missing = [n for n in public if n not in names]
     assert not missing, missing
 
 @browser_test
@@ -426,15 +447,20 @@ def test_module_pages_show_each_name_once(base_url):
     for page, nb in _pages_of('ref').items():
         mod = importlib.import_module(f'sgdlab.{build_docs.default_exp(nb)}')
         html = (DOCS/f'{page}.html').read_text()
+        code = ''.join(re.findall(r'<div class="cell_input.*?</pre>', html, re.S))
+        entries = 0
         for n in getattr(mod, '__all__', []):
-            ids = re.findall(rf'<dt class="sig sig-object py" id="{re.escape(mod.__name__)}\.{re.escape(n)}">(.*?)</dt>', html, re.S)
+            source_shown = (rf'<span class="(k|kn)">(def|class)</span>(\s|<span class="w">\s*</span>)*'
+                            rf'<span class="n[fc]">{re.escape(n)}</span>')
+            assert not re.search(source_shown, code), f'{page}: the source of {n} is on the page'
+            entry = re.escape(f'{mod.__name__}.{n}')
+            ids = re.findall(rf'<dt class="sig sig-object py" id="{entry}">(.*?)</dt>', html, re.S)
             if not ids: continue                             # documented on another page (objects.inv test checks all)
+            entries += 1
             assert len(ids) == 1, f'{page}: {n} has {len(ids)} entries'
             shown = re.sub(r'<[^>]+>', '', ids[0]).split()
             assert (shown[0] == 'class') == inspect.isclass(getattr(mod, n)), (page, n, shown[:2])
-            code = ''.join(re.findall(r'<div class="cell_input.*?</pre>', html, re.S))
-            assert not re.search(rf'<span class="(k|kn)">(def|class)</span>\s*<span class="n[fc]">{re.escape(n)}</span>', code), \
-                f'{page}: the source of {n} is on the page as well as its entry'
+        assert entries or not getattr(mod, '__all__', []), f'{page}: none of {mod.__name__}.__all__ has an entry'
 
 def _hidden_sources(nb):
     "The code of a notebook's `#| hide` cells."
@@ -461,13 +487,15 @@ _TABLES_JS = r"""
 const vw = document.documentElement.clientWidth;
 return Array.from(document.querySelectorAll('article table')).map(t => {
   let box = t.parentElement;
-  while (box && box !== document.body && !['auto', 'scroll'].includes(getComputedStyle(box).overflowX)) box = box.parentElement;
+  while (box && box !== document.body && !['auto', 'scroll'].includes(getComputedStyle(box).overflowX))
+    box = box.parentElement;
   const r = (box || t).getBoundingClientRect(), cs = box ? getComputedStyle(box) : null;
   const fits = t.scrollWidth <= (box ? box.clientWidth : vw) + 1 && r.right <= vw + 1;
   const cut = Array.from(t.querySelectorAll('td, th')).filter(c => c.getClientRects().length
                                                                  && c.scrollWidth > c.clientWidth + 1).length;
   const outer = t.closest('div.cell_output');
-  return {fits, cut, first: t.innerText.slice(0, 40), box_right: r.right, vw, stacked: t.classList.contains('sgdlab-stack'),
+  return {fits, cut, first: t.innerText.slice(0, 40), box_right: r.right, vw,
+          stacked: t.classList.contains('sgdlab-stack'),
           outer_scrolls: !!outer && outer.scrollWidth > outer.clientWidth + 1,
           cue: !!cs && cs.backgroundImage.includes('gradient') && ['auto', 'scroll'].includes(cs.overflowX)};
 });
@@ -486,7 +514,8 @@ def test_tables_fit_or_visibly_scroll_on_a_phone(base_url, browser):
             for t in browser.execute_script(_TABLES_JS):
                 n += 1; stacked += t['stacked']
                 if t['box_right'] > t['vw'] + 1: bad.append(f'{page}: a table box reaches past the screen: {t}')
-                elif not t['fits'] and not t['cue']: bad.append(f'{page}: a table scrolls with no sign of it: {t["first"]!r}')
+                elif not t['fits'] and not t['cue']:
+                    bad.append(f'{page}: a table scrolls with no sign of it: {t["first"]!r}')
                 elif t['fits'] and t['cut']: bad.append(f'{page}: {t["cut"]} cells cut in {t["first"]!r}')
                 if t['outer_scrolls']: bad.append(f'{page}: the output around {t["first"]!r} scrolls sideways')
             if page in ('api_reference.html', 'benchmarks.html'): _shot(browser, f'{page[:-5]}_390', 'article table')
@@ -510,8 +539,10 @@ def test_phone_search_page_without_query(base_url, browser):
         _shot(browser, 'search_390')
         box.send_keys('lr_find\n')
         deadline = time.time() + 15
-        while time.time() < deadline and not browser.find_elements(By.CSS_SELECTOR, '#search-results li'): time.sleep(0.2)
-        assert 'schedule.html#sgdlab.schedule.lr_find' in browser.find_element(By.CSS_SELECTOR, '#search-results li a').get_attribute('href')
+        while time.time() < deadline and not browser.find_elements(By.CSS_SELECTOR, '#search-results li'):
+            time.sleep(0.2)
+        first = browser.find_element(By.CSS_SELECTOR, '#search-results li a').get_attribute('href')
+        assert 'schedule.html#sgdlab.schedule.lr_find' in first, first
         browser.get(base_url + 'sgd_from_scratch.html'); _shot(browser, 'lesson1_390')
     finally: _emulate(browser)
 
@@ -522,7 +553,8 @@ return Array.from(document.querySelectorAll('div.cell_output img')).map(i => ({
 
 @browser_test
 def test_figures_sharp_at_device_pixel_ratio_2(base_url, browser):
-    "At device pixel ratio 2, every matplotlib figure of a page whose notebook asks for retina figures has 2 image pixels per screen pixel."
+    """At device pixel ratio 2, every matplotlib figure of a page whose notebook asks for retina figures has 2 image
+    pixels per screen pixel."""
     _emulate(browser, LAPTOP, dpr=2)
     try:
         pages = {p: nb for p, nb in _pages_of('lesson', 'howto', 'ref', 'index').items()
@@ -534,9 +566,11 @@ def test_figures_sharp_at_device_pixel_ratio_2(base_url, browser):
             browser.execute_async_script(_PAGE_JS)                # waits for the images
             for i in browser.execute_script(_IMGS_JS):
                 f = DOCS/urlparse(i['src']).path
-                if not (f.suffix == '.png' and f.exists() and 'matplotlib' in _png_software(f.read_bytes()).lower()): continue
+                if not (f.suffix == '.png' and f.exists() and 'matplotlib' in _png_software(f.read_bytes()).lower()):
+                    continue
                 n += 1
-                if i['natural'] < 2 * i['shown'] - 2: soft.append(f"{page}: {i['src']} {i['natural']} px shown at {i['shown']:.0f}")
+                if i['natural'] < 2 * i['shown'] - 2:
+                    soft.append(f"{page}: {i['src']} {i['natural']} px shown at {i['shown']:.0f}")
         assert n and not soft, '\n'.join(soft)
         browser.get(base_url + 'howto_schedules.html'); _shot(browser, 'howto_schedules_dpr2', 'div.cell_output img')
     finally: _emulate(browser)
@@ -545,7 +579,8 @@ _DARK_JS = r"""
 const lum = c => { const m = c.match(/[\d.]+/g).map(Number); if (m.length > 3 && m[3] === 0) return null;
   const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
   return 0.2126 * f(m[0]) + 0.7152 * f(m[1]) + 0.0722 * f(m[2]); };
-const imgs = Array.from(document.querySelectorAll('div.cell_output img')).slice(0, 6).map(i => { const s = getComputedStyle(i);
+const imgs = Array.from(document.querySelectorAll('div.cell_output img')).slice(0, 6).map(i => {
+  const s = getComputedStyle(i);
   return {bg: lum(s.backgroundColor), radius: parseFloat(s.borderTopLeftRadius), filter: s.filter}; });
 const b = document.querySelector('.sgdlab-anim button'), bs = b && getComputedStyle(b);
 return {page: lum(getComputedStyle(document.body).backgroundColor), imgs,
@@ -577,8 +612,8 @@ def test_dark_mode_figures_and_player(base_url, browser):
                 _shot(browser, 'lesson1_dark_animation', '.sgdlab-anim')
                 _shot(browser, 'lesson1_dark_top')
                 assert r['page'] < 0.05, 'dark mode is not on'
-                assert r['imgs'] and all(i['bg'] is not None and i['bg'] > 0.7 and i['radius'] >= 4 and 'brightness' in i['filter']
-                                         for i in r['imgs']), r['imgs']
+                assert r['imgs'] and all(i['bg'] is not None and i['bg'] > 0.7 and i['radius'] >= 4
+                                         and 'brightness' in i['filter'] for i in r['imgs']), r['imgs']
                 assert r['button'] and r['button']['bg'] < 0.2 and r['button']['fg'] > 0.5, r['button']
             else: assert r['button'] and r['button']['bg'] > 0.6 and r['button']['fg'] < 0.2, r['button']
         assert lum[True] < 0.92 * lum[False], f'the figure is as bright in dark mode as in light mode: {lum}'

@@ -36,7 +36,8 @@ CAPTIONS = {'lesson': 'Lessons', 'howto': 'How-to guides', 'ref': 'Reference'}  
 
 # ---------------------------------------------------------------------------------------------------- 1. nbdev
 def _procs():
-    "nbdev's default processors (an `#| export` cell's source hidden, its show_doc shown), with a show_doc runner that survives a bad cell."
+    """nbdev's default processors (an `#| export` cell's source hidden, its show_doc shown), with a show_doc runner
+    that survives a bad cell."""
     from nbdev.processors import FilterDefaults, exec_show_docs
     class exec_show_docs_tolerant(exec_show_docs):
         "nbdev's show_doc runner; a cell that fails (say, an import cell that also uses data) keeps its saved outputs"
@@ -86,7 +87,8 @@ def process(nbs, force=False, workers=2):
     cache = {} if force or not cache_f.exists() else json.loads(cache_f.read_text())
     keys = {str(s.relative_to(NBS)): _key(s) for s in nbs}
     todo = [(s, PROC/s.relative_to(NBS)) for s in nbs
-            if cache.get(str(s.relative_to(NBS))) != keys[str(s.relative_to(NBS))] or not (PROC/s.relative_to(NBS)).exists()]
+            if cache.get(str(s.relative_to(NBS))) != keys[str(s.relative_to(NBS))]
+            or not (PROC/s.relative_to(NBS)).exists()]
     if todo:
         with ProcessPoolExecutor(min(workers, len(todo))) as ex: list(ex.map(_proc_one, todo))
     cache_f.write_text(json.dumps(keys))
@@ -142,8 +144,9 @@ def _docments(code):
     "nbdev's show_doc code block -> (the code without comments, [(parameter, its docment comment)])."
     import io, tokenize
     lines, docs = code.splitlines(), []
-    try: comments = [t for t in tokenize.generate_tokens(io.StringIO(code + '\n').readline) if t.type == tokenize.COMMENT]
+    try: toks = list(tokenize.generate_tokens(io.StringIO(code + '\n').readline))
     except (tokenize.TokenError, SyntaxError, IndentationError): return code, []
+    comments = [t for t in toks if t.type == tokenize.COMMENT]
     for t in reversed(comments):
         row, col = t.start
         before = lines[row - 1][:col]
@@ -195,7 +198,8 @@ def py_directive(entry, module, index):
     else: role, sig = 'data', entry['name']
     opts = f':module: {mod}\n' if mod else ''
     if not index: opts += ':no-index:\n'
-    src = f'<a class="sd-source reference external" href="{entry["source"]}">[source]</a>\n\n' if entry['source'] else ''
+    src = (f'<a class="sd-source reference external" href="{entry["source"]}">[source]</a>\n\n'
+           if entry['source'] else '')
     return f'::::{{py:{role}}} {sig}\n{opts}\n{src}{entry["body"]}\n::::\n', (f'{mod}.{entry["name"]}' if mod else None)
 
 class Site:
@@ -262,7 +266,8 @@ def _png_size_and_software(b64):
     i, software = 8, ''
     while i + 8 <= len(b):
         n, typ = struct.unpack('>I4s', b[i:i + 8])
-        if typ == b'tEXt' and b[i + 8:i + 8 + n].startswith(b'Software\0'): software = b[i + 17:i + 8 + n].decode('latin-1')
+        if typ == b'tEXt' and b[i + 8:i + 8 + n].startswith(b'Software\0'):
+            software = b[i + 17:i + 8 + n].decode('latin-1')
         if typ in (b'IDAT', b'IEND'): break
         i += 12 + n
     return w, h, software
@@ -307,7 +312,8 @@ def translate(nb_json, src, site, depth, indexed=frozenset()):
                 else: lines.append(l)
             c['source'] = '\n'.join(lines).strip('\n')
             if not c['source'] and not c.get('outputs'): continue
-            entries = [parse_show_doc(''.join(o.get('data', {}).get('text/markdown', ''))) for o in c.get('outputs', [])]
+            entries = [parse_show_doc(''.join(o.get('data', {}).get('text/markdown', '')))
+                       for o in c.get('outputs', [])]
             if entries and all(entries) and 'remove-input' in tags:    # a show_doc cell: its entries become objects
                 for i, e in enumerate(entries):
                     e['body'] = site.md(e['body'], src, depth)
@@ -344,11 +350,13 @@ def _title(j, nb):
 def home_lists(groups, titles):
     "The home page's reader-facing contents: the lessons first, then the how-to guides, then the reference."
     def items(names, numbered=False):
-        return '\n'.join(f'{f"{i}." if numbered else "-"} [{titles[n][0]}]({n}.html)' + (f': {titles[n][1]}' if titles[n][1] else '')
-                         for i, n in enumerate(names, 1))
-    md = ['## Lessons\n\nRead them in order; each page offers its notebook to download or to run in Colab or Binder.\n\n'
+        return '\n'.join(f'{f"{i}." if numbered else "-"} [{titles[n][0]}]({n}.html)'
+                         + (f': {titles[n][1]}' if titles[n][1] else '') for i, n in enumerate(names, 1))
+    md = ['## Lessons\n\nRead them in order; each page offers its notebook to download or to run in Colab or '
+          'Binder.\n\n'
           + items(groups['lesson'], numbered=True)]
-    if groups['howto']: md.append('## How-to guides\n\nShort recipes, each a runnable notebook.\n\n' + items(groups['howto']))
+    if groups['howto']:
+        md.append('## How-to guides\n\nShort recipes, each a runnable notebook.\n\n' + items(groups['howto']))
     if groups['ref']: md.append('## Reference\n\nThe library the lessons build, one page per module, each name shown '
                                 'working and checked.\n\n' + items(groups['ref']))
     return '\n\n'.join(md)
@@ -359,8 +367,8 @@ def other_names(mod, names):
     m, md = importlib.import_module(f'sgdlab.{mod}'), ['## Other public names\n']
     for n in names:
         v = repr(getattr(m, n, None))
-        md.append(f'::::{{py:data}} {n}\n:module: sgdlab.{mod}\n' + (f':value: {v}\n' if len(v) < 200 and '\n' not in v else '')
-                  + '::::\n')
+        value = f':value: {v}\n' if len(v) < 200 and '\n' not in v else ''
+        md.append(f'::::{{py:data}} {n}\n:module: sgdlab.{mod}\n{value}::::\n')
     return '\n'.join(md)
 
 def stage(nbs):
@@ -457,7 +465,8 @@ def main(argv):
     publish(); t.append(time.time())
     pages = sum(map(len, groups.values())) + 1
     nbdev_s, stage_s, sphinx_s, copy_s = (b - a for a, b in zip(t, t[1:]))
-    print(f'build_docs: {pages} pages in {OUT.relative_to(ROOT)}/ in {t[-1]-t[0]:.1f} s (nbdev processed {n} notebooks: '
+    print(f'build_docs: {pages} pages in {OUT.relative_to(ROOT)}/ in {t[-1]-t[0]:.1f} s '
+          f'(nbdev processed {n} notebooks: '
           f'{nbdev_s:.1f} s, staging {stage_s:.1f} s, Sphinx {sphinx_s:.1f} s, copy {copy_s:.1f} s); '
           'open _docs/index.html or run: python -m http.server -d _docs')
 

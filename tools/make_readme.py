@@ -11,7 +11,8 @@ HEADER = "<!-- Generated from nbs/index.ipynb by tools/make_readme.py: edit the 
 
 def _src(cell): return ''.join(cell['source'])
 
-def _directives(src): return {l[3:].strip().split(':')[0].split()[0] for l in src.splitlines() if l.startswith('#| ') and l[3:].strip()}
+def _directives(src):
+    return {l[3:].strip().split(':')[0].split()[0] for l in src.splitlines() if l.startswith('#| ') and l[3:].strip()}
 
 # A markdown cell that starts with this comment is for README.md only: the site's home page leaves it out.
 _re_readme_only = re.compile(r'^<!--\s*readme-only\b.*?-->\n?')
@@ -29,7 +30,8 @@ def _output(o):
 _re_link = re.compile(r'(!?)\[([^\]]*)\]\(([^)\s]+)\)')
 
 def _links(md, nb_dir):
-    "Relative links in a notebook point from its folder; in README.md they point from the repo root. A link to a file that does not exist (yet) becomes plain text."
+    """Relative links in a notebook point from its folder; in README.md they point from the repo root.
+    A link to a file that does not exist (yet) becomes plain text."""
     def sub(m):
         bang, text, url = m.groups()
         if re.match(r'^[a-z]+:|^#|^/', url): return m[0]
@@ -40,13 +42,15 @@ def _links(md, nb_dir):
     return _re_link.sub(sub, md)
 
 def nb2md(nb_path) -> str:
-    "The README text for `nb_path`: hidden cells, directives and output images left out; links made relative to the repo root."
+    """The README text for `nb_path`: hidden cells, directives and output images left out; links made relative to
+    the repo root."""
     nb = json.loads(Path(nb_path).read_text())
     parts = []
     for c in nb['cells']:
         src = _src(c)
         if {'hide', 'exporti', 'export', 'exports'} & _directives(src): continue
-        if c['cell_type'] == 'markdown': parts.append(_links(_re_readme_only.sub('', src).strip(), Path(nb_path).resolve().parent))
+        if c['cell_type'] == 'markdown':
+            parts.append(_links(_re_readme_only.sub('', src).strip(), Path(nb_path).resolve().parent))
         elif c['cell_type'] == 'code' and _code(src):
             parts.append('```python\n' + _code(src) + '\n```')
             parts += [t for t in map(_output, c.get('outputs', [])) if t]

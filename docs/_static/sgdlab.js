@@ -18,7 +18,8 @@ function sgdlabStackTables() {
     if (!heads.length) return;                                   // a table without a header row just scrolls
     if (!t.dataset.sgdlabLabelled) {
       t.querySelectorAll(':scope > tbody > tr').forEach(tr =>
-        Array.from(tr.children).forEach((td, i) => { if (heads[i]) td.dataset.label = heads[i]; }));   // pandas: th index
+        // every cell, a pandas frame's index (a th) included
+        Array.from(tr.children).forEach((td, i) => { if (heads[i]) td.dataset.label = heads[i]; }));
       t.dataset.sgdlabLabelled = '1';
     }
     t.classList.remove('sgdlab-stack');
