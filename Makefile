@@ -31,7 +31,9 @@ bench: install
 
 # The lesson site: `make docs` builds _docs/ from the committed outputs (open _docs/index.html, or
 # `python -m http.server -d _docs`); `make docs-test` also opens every page in headless Chromium
-# (Debian's chromium and chromium-driver: `apt-get install chromium chromium-driver`).
+# (Debian's chromium and chromium-driver: `apt-get install chromium chromium-driver`) at 1366 and 390 px, at device
+# pixel ratio 2 and in dark mode, and leaves screenshots in _build/docs-test/. Sharp figures on HiDPI screens:
+# `python tools/hidpi.py nbs/X.ipynb`, then re-execute the notebook (tools/hidpi.py says how).
 $(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install -q -e ".[docs]"
 	touch $@

@@ -616,5 +616,6 @@ def test_dark_mode_figures_and_player(base_url, browser):
                                          and 'brightness' in i['filter'] for i in r['imgs']), r['imgs']
                 assert r['button'] and r['button']['bg'] < 0.2 and r['button']['fg'] > 0.5, r['button']
             else: assert r['button'] and r['button']['bg'] > 0.6 and r['button']['fg'] < 0.2, r['button']
+        print(f'\nlesson 1, first figure: mean grey level {lum[False]:.0f} light, {lum[True]:.0f} dark')
         assert lum[True] < 0.92 * lum[False], f'the figure is as bright in dark mode as in light mode: {lum}'
     finally: _emulate(browser)
