@@ -41,7 +41,8 @@ $(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml
 docs: $(VENV)/.docs-installed
 	$(PY) tools/build_docs.py
 
-# docs-test leaves tools/hidpi.py's notebook run (half a minute) to `make test`, which runs test_docs.py's other checks too.
+# docs-test leaves tools/hidpi.py's notebook run (half a minute) to `make test`, which runs test_docs.py's other
+# checks too.
 docs-test: $(VENV)/.docs-installed
 	SGDLAB_DOCS_TEST=1 $(VENV)/bin/pytest -p no:xdist tests/test_docs.py -k "not hidpi_tool_on_a_module_notebook"
 
