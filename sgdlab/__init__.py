@@ -7,12 +7,18 @@ from .data import *
 from .files import *
 from .losses import *
 from .optim import *
-from .schedule import *
 from .dataloader import *
+from .ranks import *
+from .history import *
+from .checks import *
+from .callback import *
+from .default_callbacks import *
 from .learner import *
 from .callbacks import *
+from .schedule import *
 from .mnist import *
 from .exercises import *
+# imported last, and always: importing it registers DataParallel among the callbacks every Learner starts with
 from .distributed import *
 
 # Plotting imports matplotlib, which takes longer to load than the rest of sgdlab, so `import sgdlab` does not
