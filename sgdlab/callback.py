@@ -1,4 +1,4 @@
-"""What a callback is: the moments of training it can act at, the exceptions that change the course of training, and the registry of callbacks that every `Learner` starts with
+"""What a callback is: the moments it can act at, the exceptions that cancel, and the registry of defaults
 
 Docs: https://sgdlab.github.io/sgdlab/callback.html.md"""
 

@@ -1,4 +1,4 @@
-"""Stop when the validation loss stops improving, and keep the best weights: fastai's `EarlyStoppingCallback` and `SaveModelCallback`
+"""Stop when the validation loss stops improving, and keep the best weights: fastai's early stopping
 
 Docs: https://sgdlab.github.io/sgdlab/callbacks.html.md"""
 

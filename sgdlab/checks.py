@@ -1,4 +1,4 @@
-"""The checks that run before the first step, and the explanations of the mistakes that only show up at it, each in terms of `fit`'s arguments
+"""Checks of `fit`'s inputs before the first step, and explanations of the mistakes that show up at it
 
 Docs: https://sgdlab.github.io/sgdlab/checks.html.md"""
 

@@ -1,4 +1,4 @@
-"""What every `Learner` starts with: train and eval mode, devices, a check of the first step, the `Recorder`, schedules, validation, printing and a progress bar
+"""The callbacks every `Learner` starts with: modes, devices, a first-step check, the `Recorder` and more
 
 Docs: https://sgdlab.github.io/sgdlab/default_callbacks.html.md"""
 

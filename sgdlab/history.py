@@ -1,4 +1,4 @@
-"""What training records, saved and reloaded as plain tensors; and the error that stops a diverging fit with the history so far
+"""What training records, saved and reloaded as plain tensors, and the error that stops a diverging fit
 
 Docs: https://sgdlab.github.io/sgdlab/history.html.md"""
 

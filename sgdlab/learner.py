@@ -1,4 +1,4 @@
-"""`Learner` and `fit`: the seven steps of training in a few lines, grown by callbacks, returning a `History` that plots and animations replay
+"""`Learner` and `fit`: the seven steps of training in a loop grown by callbacks, returning a `History`
 
 Docs: https://sgdlab.github.io/sgdlab/learner.html.md"""
 

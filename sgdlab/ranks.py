@@ -1,4 +1,4 @@
-"""Which process this is in a `torch.distributed` run, and how many there are: the one small place that the learner, the callbacks and data-parallel training ask
+"""Which process this is in a `torch.distributed` run, and how many there are, asked by the learner and callbacks
 
 Docs: https://sgdlab.github.io/sgdlab/ranks.html.md"""
 

@@ -1,4 +1,4 @@
-"""Learning-rate schedules as functions of the fraction of training done (linear, cosine, exponential, combined, one-cycle), and the learning-rate finder
+"""Learning-rate schedules as functions of the fraction of training done, and the learning-rate finder
 
 Docs: https://sgdlab.github.io/sgdlab/schedule.html.md"""
 

@@ -29,7 +29,8 @@ def _imports(name: str) -> set[str]:
     for node in ast.walk(ast.parse((PKG/f'{name}.py').read_text())):
         if isinstance(node, ast.ImportFrom):
             if node.level == 1: base = node.module            # from .x import y, or from . import x
-            elif node.level == 0 and node.module and node.module.split('.')[0] == 'sgdlab': base = node.module[7:] or None
+            elif node.level == 0 and node.module and node.module.split('.')[0] == 'sgdlab':
+                base = node.module[len('sgdlab.'):] or None
             else: continue
             if base is None:                                   # from . import x / from sgdlab import x
                 out.add('__init__')
@@ -82,8 +83,8 @@ def test_every_module_has_a_layer():
 def test_imports_go_down_the_layers(name):
     if name not in LAYER: pytest.skip('no layer (test_every_module_has_a_layer fails)')
     up = sorted(m for m in _imports(name) if LAYER.get(m, -1) >= LAYER[name])
-    assert not up, (f"sgdlab.{name} (layer {LAYER[name]}) imports {up}, which are not below it: move what it needs down "
-                    "a layer, or let the lower module offer a hook (as default_cbs lets distributed add DataParallel)")
+    assert not up, (f"sgdlab.{name} (layer {LAYER[name]}) imports {up}, which are not below it: move what it needs "
+                    "down a layer, or let the lower module offer a hook (as `default_cbs` lets distributed register)")
 
 def test_base_modules_import_no_sgdlab_module():
     for name in LAYERS[0]: assert not _imports(name), (name, _imports(name))
@@ -104,7 +105,8 @@ KNOWN = {('optim', 'Optimizer'): {'__getattr__', '__setattr__', '__dir__', 'stat
 
 def _classes() -> set[str]:
     "Names of the classes that sgdlab's modules define at their top level"
-    return {n.name for m in _modules() for n in ast.parse((PKG/f'{m}.py').read_text()).body if isinstance(n, ast.ClassDef)}
+    trees = [ast.parse((PKG/f'{m}.py').read_text()) for m in _modules()]
+    return {n.name for t in trees for n in t.body if isinstance(n, ast.ClassDef)}
 
 def _is_function(node, defs: set[str]) -> bool:
     "Whether the value `node` is a function: a lambda, a def of this module, or staticmethod/classmethod/property(...)"
@@ -122,7 +124,8 @@ def _attached(name: str) -> list[tuple[str, str, int]]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign): pairs = [(t, node.value) for t in node.targets]
-        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None: pairs = [(node.target, node.value)]
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+            pairs = [(node.target, node.value)]
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == 'setattr'
               and len(node.args) == 3 and isinstance(node.args[1], ast.Constant)):
             t = ast.Attribute(value=node.args[0], attr=node.args[1].value)
@@ -131,7 +134,8 @@ def _attached(name: str) -> list[tuple[str, str, int]]:
         else: continue
         for target, value in pairs:
             targets = target.elts if isinstance(target, ast.Tuple) else [target]
-            values = value.elts if isinstance(value, ast.Tuple) and len(value.elts) == len(targets) else [value] * len(targets)
+            same = isinstance(value, ast.Tuple) and len(value.elts) == len(targets)
+            values = value.elts if same else [value] * len(targets)
             for t, v in zip(targets, values):
                 if (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id in classes
                         and _is_function(v, defs)):
