@@ -7,18 +7,24 @@ from .data import *
 from .files import *
 from .losses import *
 from .optim import *
-from .schedule import *
 from .dataloader import *
+from .ranks import *
+from .history import *
+from .checks import *
+from .callback import *
+from .default_callbacks import *
 from .learner import *
 from .callbacks import *
+from .schedule import *
 from .mnist import *
 from .exercises import *
+# imported last, and always: importing it registers DataParallel among the callbacks every Learner starts with
 from .distributed import *
 
 # Plotting imports matplotlib, which takes longer to load than the rest of sgdlab, so `import sgdlab` does not
 # import `sgdlab.viz`: its names load on first use (PEP 562). tests/test_viz.py checks this list against viz.__all__.
-_LAZY = {name: 'viz' for name in ('to_np', 'plot_function', 'plot_fit', 'loss_surface', 'ANIM_FORMATS', 'check_anim_path',
-                                  'FitAnimation', 'animate_fit', 'animate_loss', 'save_anim')}
+_LAZY = {name: 'viz' for name in ('to_np', 'plot_function', 'plot_fit', 'loss_surface', 'ANIM_FORMATS',
+                                  'check_anim_path', 'FitAnimation', 'animate_fit', 'animate_loss', 'save_anim')}
 
 def __getattr__(name: str):
     "Import the module that defines a lazy name on first use, then keep the name here"
@@ -31,4 +37,5 @@ def __dir__() -> list[str]: return sorted(set(globals()) | set(_LAZY))
 
 # `from sgdlab import *` gives every module's public names (loading the lazy ones), not the submodules themselves
 from types import ModuleType as _ModuleType
-__all__ = [n for n, o in list(globals().items()) if not n.startswith('_') and not isinstance(o, _ModuleType)] + list(_LAZY)
+__all__ = [n for n, o in list(globals().items())
+           if not n.startswith('_') and not isinstance(o, _ModuleType)] + list(_LAZY)

@@ -1,4 +1,4 @@
-"""Stop when the validation loss stops improving, and keep the best weights: fastai's `EarlyStoppingCallback` and `SaveModelCallback`
+"""Stop when the validation loss stops improving, and keep the best weights: fastai's early stopping
 
 Docs: https://sgdlab.github.io/sgdlab/callbacks.html.md"""
 
@@ -10,7 +10,8 @@ import math
 from pathlib import Path
 import torch
 from torch import nn
-from .learner import Callback, CancelFitException, Learner
+from .ranks import world
+from .callback import Callback, CancelFitException
 from .files import atomic_write
 
 # %% auto #0
@@ -29,8 +30,8 @@ class TrackerCallback(Callback):
     def before_fit(self, learn):
         names = ['train_loss', *(['valid_loss'] if learn.valid is not None else []), *learn.metrics]
         if self.monitor not in names:
-            raise ValueError(f"{type(self).__name__}: cannot monitor {self.monitor!r}; this fit records {names}"
-                             + ('' if learn.valid is not None else "; pass valid=(x_valid, y_valid) to record 'valid_loss'"))
+            hint = '' if learn.valid is not None else "; pass valid=(x_valid, y_valid) to record 'valid_loss'"
+            raise ValueError(f"{type(self).__name__}: cannot monitor {self.monitor!r}; this fit records {names}{hint}")
         self.best, self.best_epoch = math.inf if self.lower_is_better else -math.inf, None
 
     def value(self, learn) -> float:
@@ -64,7 +65,9 @@ class EarlyStoppingCallback(TrackerCallback):
         self.wait += 1
         if self.wait >= self.patience:
             learn.hist.stopped = 'early stop'
-            print(f"EarlyStoppingCallback: no improvement in {self.monitor} for {self.wait} epoch{'s'*(self.wait > 1)}; stopped after epoch {learn.epoch} (best: epoch {self.best_epoch}, {self.best:.4f})")
+            print(f"EarlyStoppingCallback: no improvement in {self.monitor} for {self.wait} "
+                  f"epoch{'s'*(self.wait > 1)}; stopped after epoch {learn.epoch} "
+                  f"(best: epoch {self.best_epoch}, {self.best:.4f})")
             raise CancelFitException
 
 # %% ../nbs/04a_callbacks.ipynb #a19c7c1e
@@ -79,17 +82,12 @@ def _restore(learn, w):
     with torch.no_grad():
         for p, v in zip(learn.params, w): p.copy_(v)
 
-def _is_main_process() -> bool:
-    "True unless this is a process other than the first in a `torch.distributed` run"
-    import torch.distributed as dist
-    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
-
 # %% ../nbs/04a_callbacks.ipynb #05b78d57
 class SaveModelCallback(TrackerCallback):
     "Keep the weights of the best epoch by `monitor`, optionally saved to `fname`, and restore them at the end"
     def __init__(self,
                  monitor: str = 'valid_loss', # what decides 'best'
-                 fname: str|Path|None = None, # also save the best weights here with `torch.save` (None: keep them in memory only)
+                 fname: str|Path|None = None, # also save the best weights here with `torch.save` (None: in memory only)
                  min_delta: float = 0., # an improvement smaller than this does not count
                  restore: bool = True): # load the best weights back when training ends
         super().__init__(monitor, min_delta)
@@ -97,7 +95,7 @@ class SaveModelCallback(TrackerCallback):
     def after_epoch(self, learn):
         if not self.improved(learn): return
         self.weights = _weights(learn)
-        if self.fname is not None and _is_main_process():
+        if self.fname is not None and world()[0] == 0:  # in data-parallel training, one process writes
             with atomic_write(self.fname, 'SaveModelCallback') as tmp: torch.save(self.weights, tmp)
     def after_fit(self, learn):
         if self.restore and self.best_epoch is not None: _restore(learn, self.weights)

@@ -6,35 +6,26 @@ Docs: https://sgdlab.github.io/sgdlab/distributed.html.md"""
 
 # %% ../nbs/09_distributed.ipynb #fc3d9f39
 from __future__ import annotations
-import contextlib, datetime, io, os, re, signal, subprocess, sys, threading
+import datetime, os, re, signal, subprocess, sys, threading
+from importlib.util import find_spec
 from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch import Tensor
+from .ranks import world, is_distributed  # also importable from here, as before they moved to 03a_ranks
 from .dataloader import DataLoader
-from .learner import Callback, PrintCallback, ProgressCallback
+from .callback import Callback, default_cbs
+from .default_callbacks import Recorder
 
 # %% auto #0
-__all__ = ['RANK0_ONLY', 'world', 'is_distributed', 'init_distributed', 'average_grads', 'shard_dl', 'DataParallel',
-           'run_distributed']
-
-# %% ../nbs/09_distributed.ipynb #6fcd5474
-def world() -> tuple[int, int]:
-    "`(rank, world_size)` of this process: `(0, 1)` when no process group is initialised"
-    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-# %% ../nbs/09_distributed.ipynb #1b169497
-def is_distributed() -> bool:
-    "Is a process group with more than one process active? (`fit` then adds `DataParallel`)"
-    return world()[1] > 1
+__all__ = ['init_distributed', 'average_grads', 'shard_dl', 'DataParallel', 'run_distributed']
 
 # %% ../nbs/09_distributed.ipynb #85fb5247
 def init_distributed(
     backend: str|None = None, # 'nccl' or 'gloo'; `None` picks NCCL when CUDA is available, else gloo
     timeout: float = 300., # seconds a collective waits for the other ranks before failing
 ) -> torch.device: # the device for this rank's model and data
-    "Join the process group that `torchrun` describes in the environment; return this rank's device (its own GPU under NCCL)"
+    "Join the process group `torchrun` describes in the environment; return this rank's device (its GPU under NCCL)"
     backend = backend or ('nccl' if torch.cuda.is_available() else 'gloo')
     device = torch.device('cpu')
     if backend == 'nccl':
@@ -62,9 +53,6 @@ def average_grads(
         if p.grad is None: p.grad = g.view_as(p).clone()
         else: p.grad.copy_(g.view_as(p))
 
-# %% ../nbs/09_distributed.ipynb #329aab74
-RANK0_ONLY = (ProgressCallback,)  # and any callback with `rank0_only = True`; PrintCallback is silenced instead
-
 # %% ../nbs/09_distributed.ipynb #4134ce57
 def shard_dl(
     dl, # the training batches: an sgdlab `DataLoader`, or a full batch `[(x, y)]`
@@ -77,7 +65,7 @@ def shard_dl(
         new = DataLoader(dl.ds, dl.bs, dl.shuffle, dl.drop_last, rank=rank, world_size=world_size)
         if dl.gen is not None: new.gen.set_state(dl.gen.get_state())
         return new
-    if isinstance(dl, (list, tuple)) and len(dl) == 1:  # full batch: one global batch of all n rows, split as evenly as it goes
+    if isinstance(dl, (list, tuple)) and len(dl) == 1:  # full batch: one global batch of all n rows, split evenly
         n = len(dl[0][0])
         return DataLoader(tuple(dl[0]), bs=-(-n // world_size) * world_size, rank=rank, world_size=world_size)
     raise TypeError(f"DataParallel: can't shard a {type(dl).__name__}; pass an sgdlab DataLoader (or x and y) to fit, "
@@ -98,26 +86,10 @@ def _state(learn) -> list[Tensor]:
     bufs = list(learn.model.buffers()) if isinstance(learn.model, torch.nn.Module) else []
     return list(learn.params) + bufs
 
-def _silenced(f):
-    "`f(learn)` with its printed output thrown away"
-    def g(learn):
-        with contextlib.redirect_stdout(io.StringIO()): f(learn)
-    return g
-
-def _quiet(learn):
-    "On ranks other than 0: no progress bar, no `rank0_only` callbacks, and printing silenced (PrintCallback still flushes losses, a collective call)"
-    for cb in learn.cbs:
-        if isinstance(cb, ProgressCallback): cb.show = False  # its before_fit may still run in this round of hooks
-        if isinstance(cb, PrintCallback): cb.after_loss = _silenced(cb.after_loss)
-    learn.cbs = [cb for cb in learn.cbs if not (isinstance(cb, RANK0_ONLY) or getattr(cb, 'rank0_only', False))]
-    learn.add_cbs([])  # rebuild the hooks from the remaining callbacks
-
-
-
 # %% ../nbs/09_distributed.ipynb #42fc5493
 class DataParallel(Callback):
-    "Synchronous data-parallel SGD over `torch.distributed`: rank 0's start, sharded batches, row-weighted gradients, global losses"
-    order = -20  # first: before progress bars start, before the Recorder keeps a loss, before anything reads the gradients
+    "Synchronous data-parallel SGD on `torch.distributed`: rank 0's start, sharded batches, row-weighted gradients"
+    order = -20  # first: before the Recorder keeps a loss, before anything reads the gradients
 
     def before_fit(self, learn):
         self.learn, (self.rank, self.world_size) = learn, world()
@@ -126,9 +98,10 @@ class DataParallel(Callback):
             for t in _state(learn): dist.broadcast(t.data, 0)
         learn.dl = shard_dl(learn.dl, self.rank, self.world_size)
         if learn.dl.gen is not None:  # every rank shuffles like rank 0, seeded or not
-            st = learn.dl.gen.get_state().to(learn.params[0].device); dist.broadcast(st, 0); learn.dl.gen.set_state(st.cpu())
-        if self.rank: _quiet(learn)
-        learn.sync_losses = self.sync_losses
+            st = learn.dl.gen.get_state().to(learn.params[0].device)
+            dist.broadcast(st, 0)
+            learn.dl.gen.set_state(st.cpu())
+        next(cb for cb in learn.cbs if isinstance(cb, Recorder)).reduce = self.sync_losses  # for this fit
 
     def after_loss(self, learn):
         self.n = _rows(learn)
@@ -140,7 +113,9 @@ class DataParallel(Callback):
     def sync_losses(self, losses: Tensor) -> Tensor:
         "The global loss of each of the last `len(losses)` steps: row-weighted over all ranks, one `all_reduce`"
         k = len(losses)
-        if len(self.rows) < k: raise RuntimeError(f"DataParallel: {k} losses to sync but only {len(self.rows)} steps counted; a callback cancelled a batch after its loss was recorded")
+        if len(self.rows) < k:
+            raise RuntimeError(f"DataParallel: {k} losses to sync but only {len(self.rows)} steps counted; "
+                               "a callback cancelled a batch after its loss was recorded")
         w = torch.tensor(self.rows[:k], dtype=losses.dtype, device=losses.device)
         del self.rows[:k]
         if self.learn.failed: return losses  # this rank is failing alone: waiting for the others could hang
@@ -148,23 +123,27 @@ class DataParallel(Callback):
         dist.all_reduce(buf)
         return buf[0] / buf[1]
 
+# %% ../nbs/09_distributed.ipynb #214bd1b1
+def _data_parallel(learn) -> list[Callback]:
+    "`[DataParallel()]` inside a multi-process `torch.distributed` run, else `[]`"
+    return [DataParallel()] if is_distributed() else []
 
+default_cbs['data_parallel'] = _data_parallel
 
 # %% ../nbs/09_distributed.ipynb #d2294954
 def _env() -> dict:
     "The environment for the launched processes: this `sgdlab` on the path, one thread per process"
-    import sgdlab
-    root = str(Path(sgdlab.__file__).resolve().parents[1])
+    root = str(Path(find_spec('sgdlab').origin).resolve().parents[1])  # found, not imported: no import of the package
     path = os.pathsep.join(p for p in (root, os.environ.get('PYTHONPATH', '')) if p)
     return {**os.environ, 'PYTHONPATH': path, 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '1')}
 
 # %% ../nbs/09_distributed.ipynb #3ebaa228
+_error_line = re.compile(r'(\[rank\d+\]:\s*)?[A-Za-z_][\w.]*(Error|Exception|Interrupt)\b.*')
+
 def _first_error(lines: list[str]) -> str:
-    "The first exception a rank printed, e.g. '[rank1]: ValueError: ...' (torchrun's own summary only says which rank failed)"
-    errs = [m.group(0).strip() for l in lines if (m := re.match(r'(\[rank\d+\]:\s*)?[A-Za-z_][\w.]*(Error|Exception|Interrupt)\b.*', l))]
+    "The first exception a rank printed, e.g. '[rank1]: ValueError: ...' (torchrun's summary only names the rank)"
+    errs = [m.group(0).strip() for l in lines if (m := _error_line.match(l))]
     return next((e for e in errs if e.startswith('[rank')), errs[0] if errs else 'no exception printed')
-
-
 
 # %% ../nbs/09_distributed.ipynb #e4e27ed8
 def run_distributed(
@@ -176,9 +155,12 @@ def run_distributed(
     check: bool = True, # raise RuntimeError when a process fails
 ) -> subprocess.CompletedProcess: # `.returncode` and `.stdout` (stdout and stderr of all ranks)
     "Run `script` in `nprocs` processes with `torchrun --standalone` in a subprocess; stream its output, with a timeout"
-    if not Path(script).is_file(): raise FileNotFoundError(f"run_distributed: no script at {script}; write one first, e.g. with %%writefile")
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={nprocs}', str(script), *map(str, args)]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(), start_new_session=True)
+    if not Path(script).is_file():
+        raise FileNotFoundError(f"run_distributed: no script at {script}; write one first, e.g. with %%writefile")
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={nprocs}', str(script),
+           *map(str, args)]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
+                         start_new_session=True)
     killed = threading.Event()
     def kill(): killed.set(); os.killpg(p.pid, signal.SIGKILL)
     timer = threading.Timer(timeout, kill); timer.start()
@@ -190,6 +172,10 @@ def run_distributed(
         rc = p.wait()
     finally: timer.cancel()
     out = ''.join(lines)
-    if killed.is_set(): raise TimeoutError(f"run_distributed: {script} was still running after {timeout} s, so all its processes were killed; a rank may be waiting for a peer that failed")
-    if check and rc: raise RuntimeError(f"run_distributed: {script} failed (exit code {rc}) with {_first_error(lines)}; the last lines of its output:\n" + ''.join(lines[-12:]))
+    if killed.is_set():
+        raise TimeoutError(f"run_distributed: {script} was still running after {timeout} s, so all its processes "
+                           "were killed; a rank may be waiting for a peer that failed")
+    if check and rc:
+        raise RuntimeError(f"run_distributed: {script} failed (exit code {rc}) with {_first_error(lines)}; "
+                           "the last lines of its output:\n" + ''.join(lines[-12:]))
     return subprocess.CompletedProcess(cmd, rc, out)

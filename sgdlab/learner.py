@@ -1,4 +1,4 @@
-"""`Learner` and `fit`: the seven steps of training in a few lines, grown by callbacks, returning a `History` that plots and animations replay
+"""`Learner` and `fit`: the seven steps of training in a loop grown by callbacks, returning a `History`
 
 Docs: https://sgdlab.github.io/sgdlab/learner.html.md"""
 
@@ -6,220 +6,77 @@ Docs: https://sgdlab.github.io/sgdlab/learner.html.md"""
 
 # %% ../nbs/04_learner.ipynb #c2fbbd3e
 from __future__ import annotations
-import math, numbers, os, sys, warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-import numpy as np
-import torch
-from torch import Tensor, nn
-from .losses import check_same_shape, mse
-from .optim import SGD, as_params
-from .dataloader import DataLoader
-from .files import atomic_write
+from .losses import mse
+from .optim import SGD
+from .ranks import world
+from .history import History, DivergenceError  # DivergenceError: still importable from here, as before
+from .callback import Callback, CancelBatchException, CancelEpochException, CancelFitException
+from .callback import _events, default_cbs
+from .checks import _explain, _model_params, _named_metrics, _plan, _train_dl, _valid_pair
+from .default_callbacks import TrainEvalCallback, DeviceCallback, FirstStepCheck, Recorder, ParamScheduler
+from .default_callbacks import ValidateCallback, PrintCallback, ProgressCallback
 
 # %% auto #0
-__all__ = ['History', 'DivergenceError', 'Callback', 'CancelBatchException', 'CancelEpochException', 'CancelFitException',
-           'Learner', 'TrainEvalCallback', 'DeviceCallback', 'FirstStepCheck', 'Recorder', 'ParamScheduler',
-           'ValidateCallback', 'PrintCallback', 'ProgressCallback', 'fit']
-
-# %% ../nbs/04_learner.ipynb #6644eddd
-@dataclass
-class History:
-    "What training recorded: the loss of every step, parameter snapshots, and per-epoch validation results"
-    loss: list[float] = field(default_factory=list) # training loss of step i
-    params: list[tuple[Tensor, ...]] = field(default_factory=list) # detached copies of the parameters before step `param_steps[i]`
-    param_steps: list[int] = field(default_factory=list) # the step that each snapshot in `params` precedes
-    final_params: tuple[Tensor, ...]|None = None # the parameters after the last step
-    valid_loss: list[float] = field(default_factory=list) # validation loss after each epoch
-    metrics: dict[str, list[float]] = field(default_factory=dict) # metric name -> its value on the validation set after each epoch
-    lrs: list[float] = field(default_factory=list) # the learning rate of each step, when it followed a schedule
-    steps_per_epoch: int = 1 # optimizer steps in one epoch
-    lr: float|None = None # the learning rate, or None when it followed a schedule
-    bs: int|None = None # the batch size (`None`: full batch)
-    stopped: str|None = None # why training ended early: 'diverged', 'interrupted', 'cancelled', 'early stop', or None
-
-    def __post_init__(self):
-        if self.params and not self.param_steps: self.param_steps = list(range(len(self.params)))
-
-    def __len__(self) -> int: return len(self.loss)
-
-    @property
-    def epoch_loss(self) -> list[float]:
-        "Mean training loss of each complete epoch"
-        k = self.steps_per_epoch
-        return [float(np.mean(self.loss[i:i+k])) for i in range(0, len(self.loss) - k + 1, k)]
-
-    def path(self, i: int = 0) -> Tensor:
-        "Parameter `i` at every recorded snapshot, stacked: shape (snapshots, *p.shape)"
-        if not self.params: raise ValueError("this History has no parameters recorded; fit with record_params=True")
-        return torch.stack([ps[i] for ps in self.params])
-
-    def __repr__(self):
-        end = f", stopped: {self.stopped}" if self.stopped else ''
-        return f"History({_summary(self)}{end})"
-
-    def _repr_markdown_(self):
-        rows = list(_rows(self))
-        if len(rows) > 21: rows = rows[:11] + [['…'] * len(rows[0])] + rows[-10:]
-        table = '\n'.join('| ' + ' | '.join(r) + ' |' for r in [rows[0], ['---'] * len(rows[0]), *rows[1:]])
-        return f"`{self!r}`\n\n{table}"
-
-# %% ../nbs/04_learner.ipynb #39355d22
-def _summary(h: History) -> str:
-    "Steps, the first and last epoch-mean loss, the lr and the batch size"
-    if not h.loss: return 'no steps'
-    el = h.epoch_loss
-    if h.steps_per_epoch > 1 and el: loss = f"epoch-mean loss {el[0]:.4f} -> {el[-1]:.4f}"
-    else: loss = f"loss {h.loss[0]:.4f} -> {h.loss[-1]:.4f}"
-    lr = f"lr={h.lr:g}" if h.lr is not None else f"lr scheduled {min(h.lrs):.3g} to {max(h.lrs):.3g}" if h.lrs else 'lr=?'
-    return f"{len(h)} steps, {loss}, {lr}, bs={h.bs}"
-
-# %% ../nbs/04_learner.ipynb #6d6c8251
-def _rows(h: History):
-    "Header, then one row per epoch: mean training loss, validation loss and metrics"
-    yield ['epoch', 'train loss', *(['valid loss'] if h.valid_loss else []), *h.metrics]
-    for e, tl in enumerate(h.epoch_loss):
-        vals = [tl, *h.valid_loss[e:e+1], *(m[e] for m in h.metrics.values() if e < len(m))]
-        yield [str(e), *(f'{v:.4f}' for v in vals)]
-
-# %% ../nbs/04_learner.ipynb #07c0f846
-def _save_history(self: History, path) -> Path:
-    "Save to `path` as plain lists and tensors, loadable with `History.load` under `torch.load`'s safe default"
-    d = asdict(self)
-    d['params'] = [list(ps) for ps in self.params]
-    d['final_params'] = None if self.final_params is None else list(self.final_params)
-    with atomic_write(path, 'History.save') as tmp: torch.save(d, tmp)
-    return Path(path)
-
-def _load_history(path) -> History:
-    "The `History` saved at `path` by `History.save`"
-    d = torch.load(path, weights_only=True)
-    d['params'] = [tuple(ps) for ps in d['params']]
-    if d['final_params'] is not None: d['final_params'] = tuple(d['final_params'])
-    return History(**d)
-
-History.save, History.load = _save_history, staticmethod(_load_history)
-
-# %% ../nbs/04_learner.ipynb #225ccc6c
-class DivergenceError(RuntimeError):
-    "Training stopped because the loss became non-finite; the `History` so far is in `.hist`"
-    def __init__(self,
-                 msg: str, # what went wrong and what to try
-                 hist: History): # the training history up to the divergence
-        super().__init__(msg); self.hist = hist
-
-# %% ../nbs/04_learner.ipynb #dc9fd4a8
-def _divergence(value: float, step: int, lr, what: str = 'the loss') -> str:
-    "The message for `what` that became `value` at `step`"
-    lr_s = f"lr={lr}" if isinstance(lr, numbers.Real) else "the scheduled lr"
-    fix = f"a smaller learning rate, e.g. lr={lr/10:g}" if isinstance(lr, numbers.Real) else "a smaller maximum learning rate"
-    return (f"fit: {what} became {value} at step {step} with {lr_s}: each step overshot the minimum by more than the last. "
-            f"Try {fix}, or rescale inputs that are far from [-1, 1] (e.g. x = (x - x.mean(0)) / x.std(0)).")
-
-# %% ../nbs/04_learner.ipynb #6b25bcf1
-_events = ('before_fit', 'before_epoch', 'before_batch', 'after_pred', 'after_loss', 'after_backward', 'after_step',
-           'after_batch', 'after_epoch', 'before_validate', 'after_validate', 'after_fit')
-
-class Callback:
-    "Base class for callbacks: define any of the methods named in `_events`; each receives the learner"
-    order: int = 0 # callbacks run in increasing `order`
-    def __repr__(self): return type(self).__name__
-
-# %% ../nbs/04_learner.ipynb #6bbc6832
-class CancelBatchException(Exception):
-    "Raise in a callback to skip the rest of this batch: no optimizer step is taken"
-
-class CancelEpochException(Exception):
-    "Raise in a callback to skip the rest of this epoch"
-
-class CancelFitException(Exception):
-    "Raise in a callback to stop training; `fit` returns the History so far"
-
-# %% ../nbs/04_learner.ipynb #e4374a6f
-def _as_data(v, name: str) -> Tensor:
-    "Tensors pass through; arrays and lists become tensors, float32 if they hold fractions"
-    if isinstance(v, Tensor): t = v
-    else:
-        try: t = torch.as_tensor(np.asarray(v))
-        except (TypeError, ValueError, RuntimeError) as e:
-            raise TypeError(f"fit: {name} is a {type(v).__name__} that cannot become a tensor ({e}); pass a tensor, an array or a list of numbers") from None
-        if t.is_floating_point(): t = t.float()
-    if t.ndim == 0: raise ValueError(f"fit: {name} is a single number; it needs one row per example")
-    return t
-
-# %% ../nbs/04_learner.ipynb #5796c058
-def _check_finite_data(t: Tensor, name: str):
-    "Raise a `ValueError` naming the first non-finite value of `t` and its position"
-    if not t.is_floating_point() or bool(torch.isfinite(t).all()): return
-    pos = tuple(torch.nonzero(~torch.isfinite(t))[0].tolist())
-    where = f"row {pos[0]}" + (f", column {', '.join(map(str, pos[1:]))}" if len(pos) > 1 else '')
-    raise ValueError(f"fit: {name} holds a non-finite value ({t[pos].item()}) at {where}; remove or fix those rows before training")
-
-# %% ../nbs/04_learner.ipynb #77efbb60
-def _pair(x, y, name: str) -> tuple[Tensor, Tensor]:
-    "`(x, y)` as checked tensors of the same, non-zero length"
-    x, y = _as_data(x, f'{name} x'.strip()), _as_data(y, f'{name} y'.strip())
-    if len(x) != len(y): raise ValueError(f"fit: {name+' ' if name else ''}x has {len(x)} rows but {name+' ' if name else ''}y has {len(y)}; they need one target per example")
-    if len(x) == 0: raise ValueError(f"fit: {name+' ' if name else ''}x and y have no rows; there is nothing to {'validate on' if name else 'train on'}")
-    for t, n in ((x, 'x'), (y, 'y')): _check_finite_data(t, f'{name} {n}'.strip())
-    return x, y
-
-# %% ../nbs/04_learner.ipynb #b6b6993a
-def _train_dl(x, y, bs, seed):
-    "The batches to train on: `x` itself if it is a DataLoader, else full batch (`bs=None`) or shuffled minibatches"
-    if isinstance(x, DataLoader):
-        if y is not None or bs is not None: raise ValueError("fit: x is already a DataLoader, which holds the targets and the batch size; leave out y and bs")
-        return x
-    if y is None: raise ValueError("fit: y is missing; pass the targets, one per row of x (or a DataLoader in place of x)")
-    x, y = _pair(x, y, '')
-    return [(x, y)] if bs is None else DataLoader((x, y), bs=bs, shuffle=True, seed=seed)
-
-# %% ../nbs/04_learner.ipynb #cedb46a5
-def _valid_pair(valid):
-    "`valid` as a checked `(x, y)` pair of tensors, or None"
-    if valid is None: return None
-    if not (isinstance(valid, (tuple, list)) and len(valid) == 2):
-        n = len(valid) if isinstance(valid, (tuple, list)) else 1
-        raise ValueError(f"fit: valid= must be a pair (x_valid, y_valid); got {n} item{'s'*(n != 1)}")
-    return _pair(*valid, 'valid')
-
-# %% ../nbs/04_learner.ipynb #049df173
-def _named_metrics(metrics) -> dict[str, Callable]:
-    "`metrics` (a dict, or a sequence of functions) as a dict name -> function, refusing duplicate names"
-    if isinstance(metrics, Mapping): return dict(metrics)
-    if callable(metrics): metrics = [metrics]
-    named = {}
-    for m in metrics:
-        name = getattr(m, '__name__', type(m).__name__)
-        if name in named: raise ValueError(f"fit: two metrics are named {name!r}; name them with def, or pass a dict such as metrics={{'acc': f, 'err': g}}")
-        named[name] = m
-    return named
-
-# %% ../nbs/04_learner.ipynb #f791331a
-def _model_params(model, params) -> list[Tensor]:
-    "The tensors to train: `params`, or the trainable parameters of an `nn.Module`"
-    if params is not None: return as_params(params)
-    if isinstance(model, nn.Module): return as_params(model.parameters())
-    raise ValueError("fit: model is a plain function, so it has no parameters of its own; pass params=[a] listing the tensors to train")
-
-# %% ../nbs/04_learner.ipynb #534b0589
-def _whole(v, name: str) -> int:
-    "`v` as a positive int (numpy integers welcome)"
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-        raise ValueError(f"fit: {name}={v!r} must be a positive whole number")
-    return int(v)
-
-def _plan(epochs, steps, n_batches: int) -> tuple[int, int]:
-    "(epochs, steps) to run, from exactly one of `epochs` and `steps`; epochs defaults to 1"
-    if epochs is not None and steps is not None: raise ValueError("fit: give epochs= or steps=, not both")
-    if steps is not None: steps = _whole(steps, 'steps'); return math.ceil(steps / n_batches), steps
-    epochs = _whole(1 if epochs is None else epochs, 'epochs')
-    return epochs, epochs * n_batches
+__all__ = ['Learner', 'fit']
 
 # %% ../nbs/04_learner.ipynb #062d7280
 class Learner:
     "The model, data, loss and optimizer, trained by `fit` in a loop that calls its callbacks at each stage"
+    def _do_batch(self):
+        "One step of SGD on the batch `self.xb, self.yb`"
+        self.preds = self.model(self.xb); self('after_pred')
+        self.loss = self.loss_func(self.preds, self.yb); self('after_loss')
+        self.loss.backward(); self('after_backward')
+        self.opt.step(); self('after_step')
+        self.opt.zero_grad()
+
+    def _one_batch(self):
+        "`before_batch`, the step, `after_batch`; errors from inside the step are explained in terms of fit's arguments"
+        try:
+            self('before_batch')
+            self._do_batch()
+        except CancelBatchException: self.opt.zero_grad()
+        except (ValueError, RuntimeError, TypeError) as e:
+            if (better := _explain(self, e)) is None: raise
+            raise better from None
+        self('after_batch')
+
+    def _do_epoch(self):
+        "The batches of one epoch, or fewer when the planned steps run out"
+        for self.xb, self.yb in self.dl:
+            if self.step >= self.n_steps: break
+            try: self._one_batch()
+            finally: self.step += 1
+
+    def fit(self,
+            epochs: int|None = None, # passes over the data; the default is 1
+            steps: int|None = None, # or exactly this many optimizer steps, stopping inside an epoch if need be
+           ) -> History:
+        "Train for `epochs` or `steps` and return the `History`"
+        n_epochs, self.n_steps = _plan(epochs, steps, len(self.dl))
+        self.rank = world()[0]
+        self._build_hooks()
+        self.opt = self.opt_func(self.params, lr=self.lr(0.) if callable(self.lr) else self.lr)
+        self.hist = History(steps_per_epoch=len(self.dl), lr=None if callable(self.lr) else self.lr, bs=self.bs)
+        self.step, self.epoch, self.loss, self.failed = 0, 0, None, False
+        try:
+            self('before_fit')
+            for self.epoch in range(n_epochs):
+                try: self('before_epoch'); self._do_epoch()
+                except CancelEpochException: pass
+                self('after_epoch')
+        except CancelFitException: self.hist.stopped = self.hist.stopped or 'cancelled'
+        except KeyboardInterrupt:
+            self.hist.stopped = 'interrupted'
+            print(f"fit: interrupted at step {self.step}; returning the history so far")
+        except BaseException:
+            self.failed = True
+            self('after_fit')
+            raise
+        self('after_fit')
+        return self.hist
+
     def __init__(self,
         model: Callable, # maps a batch of inputs to predictions: a function such as `lambda x: x@a`, or an `nn.Module`
         x, # inputs (tensor, array or list, one row per example), or a `DataLoader` of `(xb, yb)` batches
@@ -232,7 +89,7 @@ class Learner:
         opt_func: Callable = SGD, # `opt_func(params, lr=lr)` -> an optimizer with `step()` and `zero_grad()`
         seed: int|None = None, # seed for the minibatch shuffling
         valid: tuple|None = None, # `(x_valid, y_valid)` to evaluate after every epoch
-        metrics: Sequence[Callable]|Mapping = (), # `metric(preds, targets)` functions (or a dict of them) evaluated on `valid`
+        metrics: Sequence[Callable]|Mapping = (), # `metric(preds, targets)` functions (or a dict) evaluated on `valid`
         cbs: Sequence[Callback] = (), # extra callbacks; one of a built-in type replaces the default
     ):
         self.model, self.loss_func, self.opt_func, self.lr, self.bs = model, loss_func, opt_func, lr, bs
@@ -240,24 +97,30 @@ class Learner:
         self.dl = _train_dl(x, y, bs, seed)
         self.valid, self.metrics = _valid_pair(valid), _named_metrics(metrics)
         if self.metrics and self.valid is None:
-            raise ValueError("fit: metrics are measured on validation data; pass valid=(x_valid, y_valid) (valid=(x, y) measures them on the training data)")
-        self.cbs, self.opt, self.hist, self.training = [], None, History(), False
-        self.add_cbs(_default_cbs(self) + list(cbs))
+            raise ValueError("fit: metrics are measured on validation data; pass valid=(x_valid, y_valid) "
+                             "(valid=(x, y) measures them on the training data)")
+        self.cbs, self.opt, self.hist, self.training, self.rank = [], None, History(), False, world()[0]
+        defaults = [cb for make in default_cbs.values() for cb in make(self)]
+        for cb in defaults: cb.default = True
+        self.add_cbs(defaults + list(cbs))
 
     def add_cbs(self, cbs: Sequence[Callback]):
         "Add callbacks; one of the same type as a default replaces it"
         for cb in cbs:
-            if not isinstance(cb, Callback): raise TypeError(f"Learner: {cb!r} is not a Callback; subclass sgdlab.Callback and define methods such as after_loss(self, learn)")
-            self.cbs = [c for c in self.cbs if type(c) is not type(cb) or not getattr(c, 'default', False)] + [cb]
+            if not isinstance(cb, Callback):
+                raise TypeError(f"Learner: {cb!r} is not a Callback; subclass sgdlab.Callback "
+                                "and define methods such as after_loss(self, learn)")
+            self.cbs = [c for c in self.cbs if type(c) is not type(cb) or not c.default] + [cb]
         self.cbs.sort(key=lambda c: c.order)
         self._build_hooks()
 
     def _build_hooks(self):
-        "For each event, the list of callback methods to call, in order"
-        self._hooks = {e: [getattr(c, e) for c in self.cbs if hasattr(c, e)] for e in _events}
+        "For each event, the methods of the callbacks that run in this process, in order"
+        cbs = [c for c in self.cbs if not (c.rank0_only and self.rank)]  # `rank0_only`: in the process of rank 0 only
+        self._hooks = {e: [getattr(c, e) for c in cbs if hasattr(c, e)] for e in _events}
 
     def skip(self, cb: Callback, *events: str):
-        "Stop calling `cb` at `events` for the rest of this fit: a callback with nothing left to do costs nothing per step"
+        "Stop calling `cb` at `events` for the rest of this fit: a callback with nothing left to do costs nothing"
         for e in events: self._hooks[e] = [f for f in self._hooks[e] if getattr(f, '__self__', None) is not cb]
 
     def __call__(self, event: str):
@@ -266,304 +129,15 @@ class Learner:
     @property
     def pos(self) -> float: return self.step / self.n_steps
 
-    def sync_losses(self, losses: Tensor) -> Tensor:
-        "The recorded losses of several steps as they should enter the History; data-parallel training averages them over processes"
-        return losses
-
-# %% ../nbs/04_learner.ipynb #756cb920
-def _do_batch(self: Learner):
-    "One step of SGD on the batch `self.xb, self.yb`"
-    self.preds = self.model(self.xb); self('after_pred')
-    self.loss = self.loss_func(self.preds, self.yb); self('after_loss')
-    self.loss.backward(); self('after_backward')
-    self.opt.step(); self('after_step')
-    self.opt.zero_grad()
-
-def _one_batch(self: Learner):
-    "`before_batch`, the step, `after_batch`; errors from inside the step are explained in terms of fit's arguments"
-    try:
-        self('before_batch')
-        self._do_batch()
-    except CancelBatchException: self.opt.zero_grad()
-    except (ValueError, RuntimeError, TypeError) as e:
-        if (better := _explain(self, e)) is None: raise
-        raise better from None
-    self('after_batch')
-
-Learner._do_batch, Learner._one_batch = _do_batch, _one_batch
-
-# %% ../nbs/04_learner.ipynb #e679b28b
-def _do_epoch(self: Learner):
-    "The batches of one epoch, or fewer when the planned steps run out"
-    for self.xb, self.yb in self.dl:
-        if self.step >= self.n_steps: break
-        try: self._one_batch()
-        finally: self.step += 1
-
-def _fit(self: Learner,
-         epochs: int|None = None, # passes over the data; the default is 1
-         steps: int|None = None, # or exactly this many optimizer steps, stopping inside an epoch if need be
-        ) -> History:
-    "Train for `epochs` or `steps` and return the `History`"
-    n_epochs, self.n_steps = _plan(epochs, steps, len(self.dl))
-    self._build_hooks()
-    self.opt = self.opt_func(self.params, lr=self.lr(0.) if callable(self.lr) else self.lr)
-    self.hist = History(steps_per_epoch=len(self.dl), lr=None if callable(self.lr) else self.lr, bs=self.bs)
-    self.step, self.epoch, self.loss, self.failed = 0, 0, None, False
-    try:
-        self('before_fit')
-        for self.epoch in range(n_epochs):
-            try: self('before_epoch'); self._do_epoch()
-            except CancelEpochException: pass
-            self('after_epoch')
-    except CancelFitException: self.hist.stopped = self.hist.stopped or 'cancelled'
-    except KeyboardInterrupt:
-        self.hist.stopped = 'interrupted'
-        print(f"fit: interrupted at step {self.step}; returning the history so far")
-    except BaseException:
-        self.failed = True
-        self('after_fit')
-        raise
-    self('after_fit')
-    return self.hist
-
-Learner._do_epoch, Learner.fit = _do_epoch, _fit
-
-# %% ../nbs/04_learner.ipynb #42277fd9
-def _explain(learn: Learner, e: Exception) -> Exception|None:
-    "A clearer exception for a known mistake behind `e`, or None"
-    msg, xb, dev = str(e), learn.xb, learn.params[0].device
-    if 'differ in shape' in msg and isinstance(learn.preds, Tensor) and isinstance(learn.yb, Tensor):
-        try: check_same_shape(learn.preds, learn.yb, 'fit: model(x) does not match y')
-        except ValueError as shape_err: return shape_err
-    if 'does not require grad' in msg:
-        return ValueError("fit: the loss does not depend on any trained parameter, so there is no gradient; check that params= lists "
-                          "the tensors the model computes with, and that the model does not .detach() them")
-    if 'only for scalar outputs' in msg:
-        return ValueError(f"fit: loss_func {_name(learn.loss_func)} returned a tensor of shape {tuple(learn.loss.shape)}; it must return one number, e.g. end it with .mean()")
-    if isinstance(xb, Tensor) and ('scalar type' in msg or 'dtype' in msg) and xb.dtype != learn.params[0].dtype:
-        return TypeError(f"fit: model(x) failed on x of dtype {xb.dtype} with parameters of dtype {learn.params[0].dtype}; "
-                         f"convert x, e.g. x.float() ({msg.splitlines()[0]})")
-    if 'device' in msg and any(k in msg.lower() for k in ('expected all tensors', 'same device', 'expected device')):
-        return RuntimeError(f"fit: model(x) mixes devices: the batch and the trained parameters are on {dev}, but the model uses a tensor "
-                            f"on another device; move it with .to('{dev}') ({msg.splitlines()[0]})")
-    return None
-
-def _name(f) -> str: return repr(getattr(f, '__name__', type(f).__name__))
-
-# %% ../nbs/04_learner.ipynb #3d2fa20c
-class TrainEvalCallback(Callback):
-    "Train in `model.train()` mode, validate in `model.eval()` mode, and restore the model's mode at the end"
-    order, module = -10, None
-    def before_fit(self, learn):
-        self.module = learn.model if isinstance(learn.model, nn.Module) else None
-        if self.module is not None: self.was_training = self.module.training; self.module.train()
-        learn.training = True
-    def before_validate(self, learn):
-        learn.training = False
-        if self.module is not None: self.module.eval()
-    def after_validate(self, learn):
-        learn.training = True
-        if self.module is not None: self.module.train()
-    def after_fit(self, learn):
-        learn.training = False
-        if self.module is not None: self.module.train(self.was_training)
-
-# %% ../nbs/04_learner.ipynb #2d4294ae
-class DeviceCallback(Callback):
-    "Move each batch, and the validation data, to the device of the first trained parameter"
-    order = -5
-    def before_fit(self, learn):
-        self.dev = learn.params[0].device
-        if learn.valid is not None: learn.valid = tuple(t.to(self.dev) for t in learn.valid)
-        data = learn.dl[0] if isinstance(learn.dl, list) else getattr(learn.dl, 'cols', None)
-        if data is not None and all(isinstance(t, Tensor) and t.device == self.dev for t in data): learn.skip(self, 'before_batch')
-    def before_batch(self, learn):
-        if isinstance(learn.xb, Tensor) and learn.xb.device != self.dev: learn.xb = learn.xb.to(self.dev)
-        if isinstance(learn.yb, Tensor) and learn.yb.device != self.dev: learn.yb = learn.yb.to(self.dev)
-
-# %% ../nbs/04_learner.ipynb #63720f09
-class FirstStepCheck(Callback):
-    "On the first step: the loss must be one number, and every trained parameter must get a gradient"
-    order = -1
-    def after_loss(self, learn):
-        if learn.step == 0 and learn.loss.numel() != 1:
-            raise ValueError(f"fit: loss_func {_name(learn.loss_func)} returned a tensor of shape {tuple(learn.loss.shape)}; it must return one number, e.g. end it with .mean()")
-    def after_backward(self, learn):
-        if learn.step != 0: return
-        missing = [i for i, p in enumerate(learn.params) if p.grad is None]
-        if not missing: return
-        what = ', '.join(f"{i} (shape {tuple(learn.params[i].shape)})" for i in missing)
-        msg = f"the loss does not depend on parameter{'s'*(len(missing) > 1)} {what}: the model never uses {'them' if len(missing) > 1 else 'it'}"
-        if len(missing) == len(learn.params): raise ValueError(f"fit: no parameter got a gradient; {msg}. Check that params= lists the tensors the model computes with")
-        warnings.warn(f"fit: {msg}, so {'they' if len(missing) > 1 else 'it'} will not be trained", stacklevel=2)
-    def after_batch(self, learn): learn.skip(self, 'after_loss', 'after_backward', 'after_batch')
-
-# %% ../nbs/04_learner.ipynb #c1655bc8
-class Recorder(Callback):
-    "Record the loss of each step and parameter snapshots within a memory budget; stop at the first non-finite loss"
-    order, check_every = 10, 16
-    def __init__(self,
-                 record_params: bool|None = None, # True: every step; False: none; None: thinned, for models of at most `max_numel` numbers
-                 max_snapshots: int = 1000, # snapshots kept by default before thinning
-                 max_numel: int = 10_000): # largest model whose parameters are recorded by default
-        self.record_params, self.max_snapshots, self.max_numel = record_params, max_snapshots, max_numel
-        self.pending, self.on, self.stride = [], False, 1
-
-    def before_fit(self, learn):
-        learn.recorder, self.pending, self.stride = self, [], 1
-        small = sum(p.numel() for p in learn.params) <= self.max_numel
-        self.on = small if self.record_params is None else bool(self.record_params)
-
-    def after_loss(self, learn):
-        if self.on and learn.step % self.stride == 0: self._snapshot(learn)
-        self.pending.append(learn.loss.detach())
-        if len(self.pending) >= self.check_every: self.flush(learn)
-
-    def _snapshot(self, learn):
-        h = learn.hist
-        h.params.append(tuple([p.detach().clone() for p in learn.params])); h.param_steps.append(learn.step)
-        if self.record_params is None and len(h.params) > self.max_snapshots:
-            self.stride *= 2
-            self._keep(h, lambda s: s % self.stride == 0)
-
-    def _keep(self, h, ok):
-        "Keep the snapshots whose step satisfies `ok`"
-        idx = [i for i, s in enumerate(h.param_steps) if ok(s)]
-        h.params, h.param_steps = [h.params[i] for i in idx], [h.param_steps[i] for i in idx]
-
-# %% ../nbs/04_learner.ipynb #d6b6ed2e
-def _flush(self: Recorder, learn, check: bool = True):
-    "Move the pending losses into the History; raise `DivergenceError` at the first non-finite one if `check`"
-    if not self.pending: return
-    vals = learn.sync_losses(torch.stack(self.pending).reshape(-1)).tolist()
-    self.pending, h = [], learn.hist
-    bad = next((i for i, v in enumerate(vals) if not math.isfinite(v)), None) if check else None
-    if bad is None: return h.loss.extend(vals)
-    h.loss.extend(vals[:bad+1])
-    self._keep(h, lambda s: s < len(h.loss))
-    h.stopped = 'diverged'
-    raise DivergenceError(_divergence(vals[bad], len(h.loss) - 1, learn.lr), h)
-
-def _recorder_after_fit(self: Recorder, learn):
-    "Record what is pending, cut snapshots of steps that never finished, and keep the final parameters"
-    self.flush(learn, check=not learn.failed)
-    self._keep(learn.hist, lambda s: s < len(learn.hist.loss))
-    if self.on: learn.hist.final_params = tuple(p.detach().clone() for p in learn.params)
-
-Recorder.flush, Recorder.after_fit = _flush, _recorder_after_fit
-
-# %% ../nbs/04_learner.ipynb #7fdaa67a
-_torch_names = {'lr': 'lr', 'mom': 'momentum', 'wd': 'weight_decay'}
-
-def _setter(opt, name: str) -> Callable[[float], None]:
-    "A function that sets hyper-parameter `name` of `opt`: sgdlab's optimizers by attribute, torch's in every param group"
-    if hasattr(opt, 'param_groups'):
-        key = _torch_names.get(name, name)
-        def set_groups(v):
-            for g in opt.param_groups: g[key] = v
-        return set_groups
-    return lambda v: setattr(opt, name, v)
-
-class ParamScheduler(Callback):
-    "Set each hyper-parameter in `scheds` from its schedule `f(pos)` before every step"
-    order = -2
-    def __init__(self,
-                 scheds: Mapping[str, Callable[[float], float]]): # hyper-parameter name -> schedule `f(pos)`, e.g. `{'lr': sched_cos(0.1, 0.)}`
-        for k, f in dict(scheds).items():
-            if not callable(f): raise TypeError(f"ParamScheduler: the schedule for {k!r} is a {type(f).__name__}, not a function of pos; pass e.g. sched_no({f!r}, {f!r}), or set a constant {k} on the optimizer")
-        self.scheds = dict(scheds)
-    def before_fit(self, learn): self.setters = {k: _setter(learn.opt, k) for k in self.scheds}
-    def before_batch(self, learn):
-        pos = learn.pos
-        for k, f in self.scheds.items():
-            v = f(pos)
-            self.setters[k](v)
-            if k == 'lr': learn.hist.lrs.append(float(v))
-
-# %% ../nbs/04_learner.ipynb #ece0a0f9
-def _number(v, what: str) -> float:
-    "`v` (a number or a one-element tensor) as a float, or a `ValueError` naming `what`"
-    if isinstance(v, Tensor) and v.numel() != 1: raise ValueError(f"fit: {what} returned a tensor of shape {tuple(v.shape)}; it must return one number, e.g. end it with .mean()")
-    return float(v)
-
-def _metric(name: str, m: Callable, preds: Tensor, targs: Tensor) -> float:
-    "`m(preds, targs)` as a float; an error from inside `m` is re-raised naming the metric"
-    try: v = m(preds, targs)
-    except Exception as e: raise RuntimeError(f"fit: metric {name!r} raised {type(e).__name__}: {e}") from None
-    return _number(v, f"metric {name!r}")
-
-class ValidateCallback(Callback):
-    "After each epoch, record the validation loss and metrics in eval mode under `torch.no_grad()`"
-    order = -20 # first at the end of an epoch, so that every other callback's `after_epoch` sees the results
-    def after_epoch(self, learn):
-        learn.recorder.flush(learn)  # a training loss that diverged is reported as such, before validating
-        learn('before_validate')
-        xv, yv = learn.valid
-        with torch.no_grad():
-            preds = learn.model(xv)
-            loss = _number(learn.loss_func(preds, yv), f"loss_func {_name(learn.loss_func)}")
-            h = learn.hist
-            if not math.isfinite(loss):
-                h.stopped = 'diverged'
-                raise DivergenceError(_divergence(loss, learn.step - 1, learn.lr, f'the validation loss after epoch {learn.epoch}'), h)
-            h.valid_loss.append(loss)
-            for name, m in learn.metrics.items(): h.metrics.setdefault(name, []).append(_metric(name, m, preds, yv))
-        learn('after_validate')
-
-# %% ../nbs/04_learner.ipynb #6befed11
-class PrintCallback(Callback):
-    "Print the loss every `every` steps, like the lesson; a non-finite loss stops training instead of being printed"
-    order = 30
-    def __init__(self,
-                 every: int = 10): # print the loss of every `every`-th step
-        self.every = _whole(every, 'print_every')
-    def after_loss(self, learn):
-        if learn.step % self.every: return
-        learn.recorder.flush(learn)
-        print(f"step {learn.step:>4}: loss {learn.hist.loss[-1]:.4f}")
-
-# %% ../nbs/04_learner.ipynb #c6a270ed
-def _interactive() -> bool:
-    "True in a notebook kernel or on a terminal, outside tests"
-    if os.environ.get('IN_TEST'): return False
-    return 'ipykernel' in sys.modules or sys.stdout.isatty()
-
-class ProgressCallback(Callback):
-    "A fastprogress bar over the steps, with the latest loss; shown when `show`, or by default for long interactive runs"
-    order = 40
-    def __init__(self,
-                 show: bool|None = None): # True: always show the bar; False: never; None: for runs of 500+ steps in a notebook or terminal
-        self.show, self.bar = show, None
-    def before_fit(self, learn):
-        self.bar = None
-        if not (self.show if self.show is not None else learn.n_steps >= 500 and _interactive()): return learn.skip(self, 'after_batch')
-        from fastprogress.fastprogress import progress_bar
-        self.bar, self.every = progress_bar(range(learn.n_steps), leave=False), max(1, learn.n_steps // 100)
-        self.bar.update(0)
-    def after_batch(self, learn):
-        if self.bar is None or (learn.step + 1) % self.every: return
-        if learn.hist.loss: self.bar.comment = f"loss {learn.hist.loss[-1]:.4f}"
-        self.bar.update(learn.step + 1)
-    def after_fit(self, learn):
-        if self.bar is not None: self.bar.on_iter_end()
-
 # %% ../nbs/04_learner.ipynb #3bb5bc7d
-def _distributed_cbs() -> list[Callback]:
-    "`[DataParallel()]` inside a multi-process `torch.distributed` run, else `[]`"
-    import torch.distributed as dist
-    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1): return []
-    from sgdlab.distributed import DataParallel
-    return [DataParallel()]
-
-def _default_cbs(learn: Learner) -> list[Callback]:
-    "The callbacks every Learner starts with, each marked as a default"
+def _defaults(learn: Learner) -> list[Callback]:
+    "The built-in callbacks every Learner starts with"
     cbs = [TrainEvalCallback(), DeviceCallback(), FirstStepCheck(), Recorder(), ProgressCallback()]
     if callable(learn.lr): cbs.append(ParamScheduler({'lr': learn.lr}))
     if learn.valid is not None: cbs.append(ValidateCallback())
-    cbs += _distributed_cbs()
-    for cb in cbs: cb.default = True
     return cbs
+
+default_cbs['learner'] = _defaults
 
 # %% ../nbs/04_learner.ipynb #60c9edb7
 def fit(
@@ -581,14 +155,15 @@ def fit(
     seed: int|None = None, # seed for the minibatch shuffling
     print_every: int|None = None, # print the loss every this many steps, like the lesson
     valid: tuple|None = None, # `(x_valid, y_valid)` to evaluate after every epoch
-    metrics: Sequence[Callable]|Mapping = (), # `metric(preds, targets)` functions (or a dict of them) evaluated on `valid`
-    record_params: bool|None = None, # record parameters: True every step, False never, None thinned for models of at most 10,000 numbers
+    metrics: Sequence[Callable]|Mapping = (), # `metric(preds, targets)` functions (or a dict) evaluated on `valid`
+    record_params: bool|None = None, # record parameters: True every step, False never, None thinned, for small models
     progress: bool|None = None, # show a progress bar? Default: for 500+ steps in a notebook or terminal
     cbs: Sequence[Callback] = (), # extra callbacks
 ) -> History:
     "Train `params` of `model` on `(x, y)` by minibatch SGD and return the `History` of every step"
-    extra = [Recorder(record_params), ProgressCallback(progress), *([PrintCallback(print_every)] if print_every else [])]
-    for cb in extra: cb.default = True  # fit's keywords configure the defaults; a callback of the same type in `cbs` still replaces them
+    printing = [PrintCallback(print_every)] if print_every else []
+    extra = [Recorder(record_params), ProgressCallback(progress), *printing]
+    for cb in extra: cb.default = True  # fit's keywords configure the defaults; one of the same type in `cbs` wins
     learn = Learner(model, x, y, lr=lr, bs=bs, params=params, loss_func=loss_func, opt_func=opt_func, seed=seed,
                     valid=valid, metrics=metrics, cbs=[*extra, *cbs])
     return learn.fit(epochs, steps)

@@ -1,4 +1,4 @@
-"""Learning-rate schedules as functions of the fraction of training done (linear, cosine, exponential, combined, one-cycle), and the learning-rate finder
+"""Learning-rate schedules as functions of the fraction of training done, and the learning-rate finder
 
 Docs: https://sgdlab.github.io/sgdlab/schedule.html.md"""
 
@@ -13,7 +13,9 @@ import torch
 from torch import nn
 from .losses import mse
 from .optim import SGD
-from .learner import Callback, CancelFitException, Learner, Recorder
+from .callback import Callback, CancelFitException
+from .default_callbacks import Recorder
+from .learner import Learner
 
 # %% auto #0
 __all__ = ['sched_lin', 'sched_cos', 'sched_exp', 'sched_no', 'combine_scheds', 'one_cycle', 'LRFinder', 'valley', 'LRFind',
@@ -21,7 +23,7 @@ __all__ = ['sched_lin', 'sched_cos', 'sched_exp', 'sched_no', 'combine_scheds', 
 
 # %% ../nbs/08_schedule.ipynb #b884d295
 def _check_num(who: str, k: str, v, positive: bool = False) -> float:
-    "`v` as a float if it is a finite number (and > 0 if `positive`); otherwise a ValueError naming `who`'s argument `k`"
+    "`v` as a float if it is a finite number (and > 0 if `positive`); else a ValueError naming `who`'s argument `k`"
     if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or (positive and v <= 0):
         raise ValueError(f"{who}: {k}={v!r} must be a {'positive, ' if positive else ''}finite number")
     return float(v)
@@ -70,9 +72,13 @@ def combine_scheds(
 ) -> Callable[[float], float]:
     "Run `scheds[i]` over the fraction `pcts[i]` of training, one after another"
     pcts, scheds = list(pcts), list(scheds)
-    if len(pcts) != len(scheds) or not pcts: raise ValueError(f"combine_scheds: {len(pcts)} pcts but {len(scheds)} schedules; give one fraction per schedule")
-    if any(isinstance(p, bool) or not isinstance(p, numbers.Real) or not p >= 0 for p in pcts): raise ValueError(f"combine_scheds: pcts={pcts} must be fractions >= 0")
-    if not math.isclose(math.fsum(pcts), 1, abs_tol=1e-9): raise ValueError(f"combine_scheds: pcts={pcts} add up to {math.fsum(pcts):g}, not 1")
+    if len(pcts) != len(scheds) or not pcts:
+        raise ValueError(f"combine_scheds: {len(pcts)} pcts but {len(scheds)} schedules; "
+                         "give one fraction per schedule")
+    if any(isinstance(p, bool) or not isinstance(p, numbers.Real) or not p >= 0 for p in pcts):
+        raise ValueError(f"combine_scheds: pcts={pcts} must be fractions >= 0")
+    if not math.isclose(math.fsum(pcts), 1, abs_tol=1e-9):
+        raise ValueError(f"combine_scheds: pcts={pcts} add up to {math.fsum(pcts):g}, not 1")
     starts = [math.fsum(pcts[:i]) for i in range(len(pcts))]
     def sched(pos: float) -> float:
         i = max(bisect.bisect_right(starts, pos) - 1, 0)
@@ -87,11 +93,13 @@ def one_cycle(
     div: float = 25., # the rate starts at `lr_max/div`
     div_final: float = 1e5, # and ends at `lr_max/div_final`
 ) -> Callable[[float], float]:
-    "fastai's one-cycle schedule: cosine warm-up from `lr_max/div` to `lr_max`, then cosine annealing to `lr_max/div_final`"
-    lr_max, div, div_final = (_check_num('one_cycle', k, v, True) for k, v in (('lr_max', lr_max), ('div', div), ('div_final', div_final)))
+    "fastai's one-cycle schedule: cosine warm-up from `lr_max/div` to `lr_max`, then cosine down to `lr_max/div_final`"
+    lr_max, div, div_final = (_check_num('one_cycle', k, v, True)
+                              for k, v in (('lr_max', lr_max), ('div', div), ('div_final', div_final)))
     if isinstance(pct_start, bool) or not isinstance(pct_start, numbers.Real) or not 0 <= pct_start < 1:
         raise ValueError(f"one_cycle: pct_start={pct_start!r} must be a fraction in [0, 1), such as 0.25")
-    return combine_scheds([pct_start, 1 - pct_start], [sched_cos(lr_max / div, lr_max), sched_cos(lr_max, lr_max / div_final)])
+    return combine_scheds([pct_start, 1 - pct_start],
+                          [sched_cos(lr_max / div, lr_max), sched_cos(lr_max, lr_max / div_final)])
 
 # %% ../nbs/08_schedule.ipynb #c07bac35
 def _set_lr(opt, lr: float):
@@ -102,19 +110,20 @@ def _set_lr(opt, lr: float):
 
 # %% ../nbs/08_schedule.ipynb #5e996038
 class LRFinder(Callback):
-    "Grow the lr exponentially from `start_lr` to `end_lr` over the fit, record lr and loss, stop when the loss explodes, then restore the parameters"
+    "Grow the lr exponentially from `start_lr` to `end_lr`; record lr and loss; stop when the loss explodes; restore"
     order = -1.5 # after ParamScheduler, before Recorder
     def __init__(self,
                  start_lr: float = 1e-7, # the lr of the first step
                  end_lr: float = 10., # the lr the sweep would reach at the last step
                  stop_div: bool = True, # stop once the smoothed loss exceeds 4 times its best
-                 beta: float = 0.8): # weight of the old average in the smoothed loss that `stop_div` watches (the raw losses are recorded)
+                 beta: float = 0.8): # weight of the old average in the smoothed loss that `stop_div` watches
         self.sched, self.stop_div, self.beta = sched_exp(start_lr, end_lr), stop_div, beta
 
     def before_fit(self, learn):
         self.lrs, self.losses, self.avg, self.best = [], [], 0., math.inf
         self.saved = [(p.detach().clone(), None if p.grad is None else p.grad.clone()) for p in learn.params]
-        self.buffers = {k: v.clone() for k, v in learn.model.state_dict().items()} if isinstance(learn.model, nn.Module) else None
+        is_module = isinstance(learn.model, nn.Module)
+        self.buffers = {k: v.clone() for k, v in learn.model.state_dict().items()} if is_module else None
 
     def before_batch(self, learn): _set_lr(learn.opt, self.sched(learn.pos))
 
@@ -144,11 +153,14 @@ def valley(
     k: int = 2, # smooth each loss with `k` neighbours on either side first
 ) -> float:
     "The learning rate half-way (on a log scale) between the start of the loss's main descent and its minimum"
-    if len(losses) < 5: raise ValueError(f"valley: only {len(losses)} losses before the loss exploded; try a smaller start_lr")
+    if len(losses) < 5:
+        raise ValueError(f"valley: only {len(losses)} losses before the loss exploded; try a smaller start_lr")
     sm = _centred_mean(list(losses), k)
     lo = min(range(len(sm)), key=sm.__getitem__)
     drop = sm[0] - sm[lo]
-    if not drop > 0: raise ValueError(f"valley: the loss never fell between lr={lrs[0]:.3g} and lr={lrs[-1]:.3g}; try a larger end_lr or more steps")
+    if not drop > 0:
+        raise ValueError(f"valley: the loss never fell between lr={lrs[0]:.3g} and lr={lrs[-1]:.3g}; "
+                         "try a larger end_lr or more steps")
     start = max((i for i in range(lo) if sm[i] >= sm[0] - drop / 10), default=0)
     return float(lrs[(start + lo) // 2])
 

@@ -19,19 +19,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # module -> (notebook, pytest arguments: the unit tests that cover it)
+_LEARN = ['tests/test_core.py', 'tests/test_values.py', 'tests/test_bad_inputs.py', 'tests/test_learner.py']
 MODULES = {
-    'data': ('00_data', ['tests/test_core.py', 'tests/test_bad_inputs.py', '-k', 'linear_data or least_squares or quadratic or generator']),
-    'losses': ('01_losses', ['tests/test_core.py', 'tests/test_bad_inputs.py', '-k', 'loss or mse or mae or rmse or check_same_shape']),
-    'files': ('01a_files', ['tests/test_bad_inputs.py', 'tests/test_files.py', '-k', 'writable or atomic or save or files']),
-    'optim': ('02_optim', ['tests/test_core.py', 'tests/test_values.py', 'tests/test_bad_inputs.py', 'tests/test_optim.py',
-                           '-k', 'sgd or SGD or optim or Optimizer or as_params or hypers or step']),
+    'data': ('00_data', ['tests/test_core.py', 'tests/test_bad_inputs.py',
+                         '-k', 'linear_data or least_squares or quadratic or generator']),
+    'losses': ('01_losses', ['tests/test_core.py', 'tests/test_bad_inputs.py',
+                             '-k', 'loss or mse or mae or rmse or check_same_shape']),
+    'files': ('01a_files', ['tests/test_bad_inputs.py', 'tests/test_files.py',
+                            '-k', 'writable or atomic or save or files']),
+    'optim': ('02_optim', ['tests/test_core.py', 'tests/test_values.py', 'tests/test_bad_inputs.py',
+                           'tests/test_optim.py', '-k', 'sgd or SGD or optim or Optimizer or as_params or hypers or step']),
     'dataloader': ('03_dataloader', ['tests/test_core.py', 'tests/test_bad_inputs.py', 'tests/test_dataloader.py',
                                      '-k', 'dataloader or index or item_datasets or collate or minibatch']),
-    'learner': ('04_learner', ['tests/test_core.py', 'tests/test_values.py', 'tests/test_bad_inputs.py', 'tests/test_learner.py',
-                               '-k', 'fit or history or epoch_loss or learner or callback or record']),
-    'mnist': ('07_mnist', ['tests/test_mnist.py', 'tests/test_values.py', '-k', 'mnist or accuracy or loss or folder or split or digits']),
+    # issue 24 split the learner into the five modules below and learner.py; each is tested through fit
+    'ranks': ('03a_ranks', ['tests/test_bad_inputs.py', '-k', 'world or distributed']),
+    'history': ('03b_history', [*_LEARN, '-k', 'history or History or epoch_loss or save or diverg']),
+    'checks': ('03c_checks', [*_LEARN, '-k', 'fit or learner or Learner']),
+    'callback': ('03d_callback', [*_LEARN, '-k', 'callback or Callback or cancel or Cancel or learner']),
+    'default_callbacks': ('03e_default_callbacks', [*_LEARN, '-k', 'fit or record or callback or learner or valid']),
+    'learner': ('04_learner', [*_LEARN, '-k', 'fit or history or epoch_loss or learner or callback or record']),
+    'mnist': ('07_mnist', ['tests/test_mnist.py', 'tests/test_values.py',
+                           '-k', 'mnist or accuracy or loss or folder or split or digits']),
 }
-CORE = ['data', 'losses', 'optim', 'dataloader', 'learner']
+CORE = ['data', 'losses', 'optim', 'dataloader', 'history', 'checks', 'callback', 'default_callbacks', 'learner']
 
 # --- the operators: each maps one token (outside strings and comments) to its mutated text ---------------
 SWAP = {'+': '-', '-': '+', '<': '<=', '<=': '<', '>': '>=', '>=': '>', '==': '!=',
