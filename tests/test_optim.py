@@ -404,7 +404,8 @@ def test_the_stepper_protocol_is_documented_once_in_optimizer():
     from fastcore.docments import docments
     doc = ' '.join(Optimizer.__doc__.split())
     assert 'f(p, g, state, **hypers)' in doc
-    for arg in ('`p` is the parameter', '`g` its update direction', '`state` the parameter', '**kwargs', '`f.defaults`'):
+    shared = ('`p` is the parameter', '`g` its update direction', '`state` the parameter', '**kwargs', '`f.defaults`')
+    for arg in shared:
         assert arg in doc, arg
     steppers = [f for f in vars(optim).values()
                 if inspect.isfunction(f) and list(inspect.signature(f).parameters)[:3] == ['p', 'g', 'state']]
@@ -420,6 +421,7 @@ def test_the_stepper_protocol_is_documented_once_in_optimizer():
 
 def test_optimizer_methods_are_defined_in_its_class_body():
     "Issue 24: no method attached to `Optimizer` after its definition"
-    for name in ('step', 'zero_grad', '__getattr__', '__setattr__', '__dir__', 'state_dict', 'load_state_dict', '__repr__'):
+    names = ('step', 'zero_grad', '__getattr__', '__setattr__', '__dir__', 'state_dict', 'load_state_dict', '__repr__')
+    for name in names:
         f = vars(Optimizer)[name]
         assert f.__qualname__ == f'Optimizer.{name}', f.__qualname__

@@ -15,6 +15,7 @@ import sgdlab
 from sgdlab import (History, FitAnimation, animate_fit, animate_loss, fit, least_squares, linear_data, loss_surface,
                     plot_fit, plot_function, quadratic_data, save_anim, to_np)
 from sgdlab import anim, viz
+from sgdlab.anim import _png
 
 
 @pytest.fixture(scope='module')
@@ -341,7 +342,7 @@ def test_display_bundle_is_player_plus_still(data):
     assert first.startswith('data:image/png;base64,')  # the first frame shows before any script runs
     assert '<script' in html and 'http' not in html and 'font-awesome' not in html
     import base64, io
-    assert bundle['image/png'] == base64.b64encode(sgdlab.anim._png(np.asarray(anim.still()))).decode()  # the final frame
+    assert bundle['image/png'] == base64.b64encode(_png(np.asarray(anim.still()))).decode()  # the final frame
     with Image.open(io.BytesIO(base64.b64decode(bundle['image/png']))) as im: assert im.size == (500, 350)
     assert dict(matplotlib.rcParams) == rc0
     assert repr(anim).startswith(f'FitAnimation({len(anim)} frames: step 0 ')
@@ -462,7 +463,8 @@ def test_gpu_tensors(data):
 def test_animation_names_moved_to_anim_and_still_import_from_viz():
     "viz holds the static plots; anim the animations, whose names a lesson may still import from sgdlab.viz"
     assert set(viz.__all__) == {'to_np', 'plot_function', 'plot_fit', 'loss_surface'}
-    assert {'FitAnimation', 'animate_fit', 'animate_loss', 'save_anim', 'ANIM_FORMATS', 'check_anim_path'} == set(anim.__all__)
+    moved = {'FitAnimation', 'animate_fit', 'animate_loss', 'save_anim', 'ANIM_FORMATS', 'check_anim_path'}
+    assert set(anim.__all__) == moved
     from sgdlab.viz import animate_fit as moved, save_anim as moved_save
     assert moved is anim.animate_fit and moved_save is anim.save_anim
     with pytest.raises(AttributeError, match='no_such_name'): viz.no_such_name

@@ -131,8 +131,10 @@ def test_controls_follow_the_page_colours(browser, page, tmp_path, name):
     body_attrs, scheme = PAGES[name]
     player = path.read_text().split('<body>\n', 1)[1].rsplit('\n</body>', 1)[0]
     themed = tmp_path/'themed.html'
-    themed.write_text(f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body {body_attrs}>{player}</body></html>')
-    browser.execute_cdp_cmd('Emulation.setEmulatedMedia', {'features': [{'name': 'prefers-color-scheme', 'value': scheme}]})
+    themed.write_text(f'<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
+                      f'<body {body_attrs}>{player}</body></html>')
+    media = {'features': [{'name': 'prefers-color-scheme', 'value': scheme}]}
+    browser.execute_cdp_cmd('Emulation.setEmulatedMedia', media)
     try:
         browser.get(themed.as_uri())
         style = lambda el, prop: browser.execute_script('return getComputedStyle(arguments[0])[arguments[1]]', el, prop)
