@@ -1,4 +1,6 @@
-"""Animation benchmarks: animate_fit against lesson-style FuncAnimation code, and save_anim (python benchmarks/anim.py [--quick])"""
+"""Animation benchmarks: animate_fit against lesson-style FuncAnimation code, and save_anim
+
+python benchmarks/anim.py [--quick]"""
 from __future__ import annotations
 import harness
 from harness import compare
@@ -11,8 +13,10 @@ from sgdlab import fit, linear_data
 # 5. animate_fit against lesson-style FuncAnimation code
 
 def fig5(cfg):
-    try: from sgdlab.viz import animate_fit, save_anim
-    except ImportError: return [('5', 'animate_fit: sgdlab.viz is not there yet', None, None)]
+    try: from sgdlab.anim import animate_fit, save_anim
+    except ImportError:  # before issue 24 split sgdlab.viz, the animations lived there (for old-vs-new runs)
+        try: from sgdlab.viz import animate_fit, save_anim
+        except ImportError: return [('5', 'animate_fit: sgdlab.anim is not there yet', None, None)]
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -25,7 +29,7 @@ def fig5(cfg):
     xs = x[:, 0].numpy()
 
     def lesson_style():
-        "The lesson's way: a default-size figure, a scatter and a line, 100 frames that set the line from precomputed params"
+        "The lesson's way: a default-size figure, a scatter and a line, 100 frames setting the line from given params"
         fig = plt.figure()
         plt.scatter(xs, y.numpy())
         line, = plt.plot(xs, xs*path[0, 0] + path[0, 1], c='r')
@@ -36,7 +40,7 @@ def fig5(cfg):
         return html
 
     def ours_html():
-        return animate_fit(x, y, hist, every=1).to_jshtml()  # a bare Figure, never registered with pyplot: nothing to close
+        return animate_fit(x, y, hist, every=1).to_jshtml()  # a bare Figure, never in pyplot: nothing to close
 
     sizes = {}
     def timed(f, key):
@@ -46,18 +50,21 @@ def fig5(cfg):
             sizes[key] = len(f())
             return harness.now() - t
         return run
-    fig = plt.figure(); plt.plot([0, 1]); fig.savefig(io.BytesIO(), format='png'); plt.close(fig)  # load fonts and backends once
+    fig = plt.figure(); plt.plot([0, 1]); fig.savefig(io.BytesIO(), format='png'); plt.close(fig)  # load fonts once
     r = compare(timed(ours_html, 'ours'), timed(lesson_style, 'theirs'), cfg.anim_reps, warm=False)
     rows = [('5', f'animate_fit, {frames} frames to HTML ÷ lesson-style FuncAnimation: time', 0.5, r),
             ('5', '  the same: bytes of HTML', 0.5,
-             dict(ours=sizes['ours'], theirs=sizes['theirs'], ratio=sizes['ours']/sizes['theirs'], spread=None, unit='bytes'))]
+             dict(ours=sizes['ours'], theirs=sizes['theirs'], ratio=sizes['ours']/sizes['theirs'], spread=None,
+                  unit='bytes'))]
     harness.OUT.mkdir(exist_ok=True)
     for ext in ('gif', 'mp4'):
         anim = animate_fit(x, y, hist, every=1)
         w, c = time.perf_counter(), harness.cpu_time()
         save_anim(anim, harness.OUT/f'fit.{ext}')
         w, c = time.perf_counter() - w, harness.cpu_time() - c
-        rows.append(('5', f'  save_anim({frames} frames) to .{ext}: {w:.2f} s wall, {c:.2f} s CPU with ffmpeg; {(harness.OUT/f"fit.{ext}").stat().st_size/1e3:.0f} kB', None, None))
+        kb = (harness.OUT/f'fit.{ext}').stat().st_size / 1e3
+        what = f'  save_anim({frames} frames) to .{ext}: {w:.2f} s wall, {c:.2f} s CPU with ffmpeg; {kb:.0f} kB'
+        rows.append(('5', what, None, None))
     return rows
 
 FIGURES = {'5': fig5}

@@ -45,13 +45,15 @@ def _pair(num, what, ours, theirs, cfg):
     "A training-loop row (with a target of 1.0) and an `opt.step()`-alone row for one optimizer and its torch twin"
     return [(num, f'{what} loop ÷ torch.optim twin loop, 3 parameters', 1.0,
              compare(lambda: momentum_loop(ours, cfg.steps), lambda: momentum_loop(theirs, cfg.steps), cfg.reps)),
-            (num, '  opt.step() alone', None, compare(lambda: step_only(ours, cfg.steps), lambda: step_only(theirs, cfg.steps), cfg.reps))]
+            (num, '  opt.step() alone', None,
+             compare(lambda: step_only(ours, cfg.steps), lambda: step_only(theirs, cfg.steps), cfg.reps))]
 
 def fig2_1(cfg):
     return _pair('2.1', 'Adam(lr=1e-3)', lambda ps: Adam(ps, lr=1e-3), lambda ps: torch.optim.Adam(ps, lr=1e-3), cfg)
 
 def fig2_2(cfg):
-    return _pair('2.2', 'RMSProp(lr=1e-3)', lambda ps: RMSProp(ps, lr=1e-3), lambda ps: torch.optim.RMSprop(ps, lr=1e-3), cfg)
+    ours, theirs = lambda ps: RMSProp(ps, lr=1e-3), lambda ps: torch.optim.RMSprop(ps, lr=1e-3)
+    return _pair('2.2', 'RMSProp(lr=1e-3)', ours, theirs, cfg)
 
 # ---------------------------------------------------------------------------------------------------------------
 # 2.3 a learning-rate schedule: fit(lr=one_cycle(...)) against fit(lr=constant), lesson 1's full-batch fit

@@ -21,10 +21,12 @@ from .exercises import *
 # imported last, and always: importing it registers DataParallel among the callbacks every Learner starts with
 from .distributed import *
 
-# Plotting imports matplotlib, which takes longer to load than the rest of sgdlab, so `import sgdlab` does not
-# import `sgdlab.viz`: its names load on first use (PEP 562). tests/test_viz.py checks this list against viz.__all__.
-_LAZY = {name: 'viz' for name in ('to_np', 'plot_function', 'plot_fit', 'loss_surface', 'ANIM_FORMATS',
-                                  'check_anim_path', 'FitAnimation', 'animate_fit', 'animate_loss', 'save_anim')}
+# Plots and animations import matplotlib, which takes longer to load than the rest of sgdlab, so `import sgdlab` does
+# not import `sgdlab.viz` or `sgdlab.anim`: their names load on first use (PEP 562). tests/test_viz.py checks this list
+# against the two modules' __all__.
+_LAZY = {**{name: 'viz' for name in ('to_np', 'plot_function', 'plot_fit', 'loss_surface')},
+         **{name: 'anim' for name in ('ANIM_FORMATS', 'check_anim_path', 'FitAnimation', 'animate_fit', 'animate_loss',
+                                      'save_anim')}}
 
 def __getattr__(name: str):
     "Import the module that defines a lazy name on first use, then keep the name here"

@@ -1,4 +1,4 @@
-"""`sgdlab demo`: the whole lesson from a terminal. It makes the data, fits it with SGD, compares the result with least squares, and saves the animation.
+"""`sgdlab demo`, the lesson in a terminal: make data, fit it with SGD, compare with least squares, save the animation
 
 Docs: https://sgdlab.github.io/sgdlab/cli.html.md"""
 
@@ -6,9 +6,12 @@ Docs: https://sgdlab.github.io/sgdlab/cli.html.md"""
 
 # %% ../nbs/06_cli.ipynb #c7a2e656
 from __future__ import annotations
-import argparse, math, sys
+import argparse, math, re, sys
 from pathlib import Path
-from .viz import ANIM_FORMATS, check_anim_path
+from .anim import ANIM_FORMATS, check_anim_path
+from .data import _count, make_generator
+from .dataloader import _whole
+from .optim import check_hyper
 
 # %% auto #0
 __all__ = ['demo', 'main']
@@ -25,21 +28,38 @@ def _parser() -> _Parser:
     p = _Parser(prog='sgdlab', description="Learn SGD from scratch: the fast.ai lesson's demo, from the command line")
     sub = p.add_subparsers(dest='command', metavar='command', parser_class=_Parser)
     d = sub.add_parser('demo', help="fit the lesson's line with SGD and save the animation",
-                       description="Fit y = a1*x + a2 to the lesson's data with SGD, print the losses, and save the animation")
+                       description="Fit y = a1*x + a2 to the lesson's data with SGD, print the losses, "
+                                   "and save the animation")
     d.add_argument('--n', type=int, default=100, help='number of data points (at least 2)')
     d.add_argument('--lr', type=float, default=0.1, help='learning rate (positive)')
     d.add_argument('--steps', type=int, default=100, help='optimizer steps (at least 1)')
     d.add_argument('--bs', type=int, default=None, help='batch size for minibatch SGD; default: full batch')
     d.add_argument('--seed', type=int, default=42, help='seed for the data and the minibatch order')
-    d.add_argument('--out', type=Path, default=Path('fit.gif'), help=f"animation file, one of {', '.join(ANIM_FORMATS)}")
+    d.add_argument('--out', type=Path, default=Path('fit.gif'), help=f"animation, one of {', '.join(ANIM_FORMATS)}")
     return p
 
 # %% ../nbs/06_cli.ipynb #15dc8ff2
+_RULES = {  # flag -> the library's check of its value, as the demo passes it on
+    '--lr': lambda v: check_hyper('lr', v),
+    '--steps': lambda v: _count(v, 'steps', 'fit'),
+    '--bs': lambda v: v is None or _whole(v, 'bs'),
+    '--seed': make_generator,
+}
+
+def _as_flag(flag: str, v, e: Exception) -> str:
+    "The library's message `e` about the value `v`, told as the flag the user typed: `--lr -1.0 must be ...`"
+    rule = re.sub(r'^([\w.]+: )?\w+=\S+ ', '', str(e))  # drop the library's "who: name=value " before the rule
+    return f"{flag} {v} {rule}"
+
 def _check(args) -> str|None:
-    "What is wrong with the `demo` arguments that the library does not check itself, as one sentence, or `None`"
+    "What is wrong with the `demo` arguments, as one sentence that names the flag, or `None`"
     if args.n < 2: return f"--n {args.n}: need at least 2 points to fit a line"
     try: check_anim_path(args.out, '--out')
     except (ValueError, OSError) as e: return str(e)
+    for flag, check in _RULES.items():
+        v = getattr(args, flag[2:])
+        try: check(v)
+        except (ValueError, TypeError) as e: return _as_flag(flag, v, e)
 
 # %% ../nbs/06_cli.ipynb #7a32828b
 def demo(
@@ -56,13 +76,15 @@ def demo(
     from sgdlab.data import linear_data, least_squares
     from sgdlab.learner import fit
     from sgdlab.losses import mse
-    from sgdlab.viz import animate_fit, save_anim
+    from sgdlab.anim import animate_fit, save_anim
     x, y = linear_data(n, seed=seed)
     a = nn.Parameter(torch.tensor([-1., 1.]))
-    hist = fit(lambda x: x@a, x, y, params=[a], lr=lr, steps=steps, bs=bs, seed=seed, print_every=10, record_params=True)
+    hist = fit(lambda x: x@a, x, y, params=[a], lr=lr, steps=steps, bs=bs, seed=seed, print_every=10,
+               record_params=True)
     best = least_squares(x, y)
-    print(f"after {len(hist)} steps: a = ({a[0].item():.4f}, {a[1].item():.4f}), loss {mse(x@a, y).item():.4f}")
-    print(f"least squares:   a = ({best[0].item():.4f}, {best[1].item():.4f}), loss {mse(x@best, y).item():.4f}")
+    line = lambda w: f"a = ({w[0].item():.4f}, {w[1].item():.4f}), loss {mse(x@w, y).item():.4f}"
+    print(f"after {len(hist)} steps: {line(a)}")
+    print(f"least squares:   {line(best)}")
     return save_anim(animate_fit(x, y, hist, panel='surface', every=max(1, steps // 100)), out)
 
 # %% ../nbs/06_cli.ipynb #a5775e6c
@@ -76,7 +98,10 @@ def main(
     if msg := _check(args): p.exit(2, f"sgdlab demo: error: {msg}\n")
     from sgdlab.learner import DivergenceError
     try: path = demo(args.n, args.lr, args.steps, args.bs, args.seed, args.out)
-    except (ValueError, OSError, DivergenceError) as e: p.exit(2, f"sgdlab demo: error: {e}\n")
+    except DivergenceError as e:  # the learning rate it blames, and the smaller one it suggests, are the demo's --lr
+        msg = re.sub(r'\blr=', '--lr ', str(e))
+        p.exit(2, f"sgdlab demo: error: {msg}\n")
+    except (ValueError, OSError) as e: p.exit(2, f"sgdlab demo: error: {e}\n")
     print(f"wrote {path}")
     return 0
 

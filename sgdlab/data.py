@@ -15,11 +15,14 @@ __all__ = ['make_generator', 'linear_data', 'least_squares', 'quadratic_data']
 
 # %% ../nbs/00_data.ipynb #99362197
 def make_generator(
-    seed: int|None = None, # the seed; `None` seeds from fresh entropy, not reproducible
+    seed: int|None = None, # the seed, a whole number from -2**63 to 2**64 - 1; `None` seeds from fresh entropy
 ) -> torch.Generator:
     "A private CPU `torch.Generator` seeded with `seed` (fresh entropy when `None`); the global RNG is never touched"
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
         raise TypeError(f"make_generator: seed={seed!r} must be a whole number such as 42, or None")
+    if seed is not None and not -2**63 <= int(seed) < 2**64:  # torch's range, beyond which it says "Overflow ..."
+        raise ValueError(f"make_generator: seed={seed!r} is out of range; use a whole number from -2**63 to 2**64 - 1, "
+                         "such as 42")
     g = torch.Generator()
     if seed is None: g.seed()
     else: g.manual_seed(int(seed))
@@ -43,7 +46,9 @@ def _noise(n: int, kind: str, scale: float, g: torch.Generator) -> Tensor:
     "`n` draws of the named kind of noise, times `scale`"
     kinds = {'uniform': lambda: torch.rand(n, generator=g), 'normal': lambda: torch.randn(n, generator=g),
              'none': lambda: torch.zeros(n)}
-    if kind not in kinds: raise ValueError(f"noise={kind!r} is not one of {sorted(kinds)}; use noise='uniform' for the lesson's torch.rand(n)")
+    if kind not in kinds:
+        raise ValueError(f"noise={kind!r} is not one of {sorted(kinds)}; "
+                         "use noise='uniform' for the lesson's torch.rand(n)")
     return kinds[kind]() * scale
 
 # %% ../nbs/00_data.ipynb #25ab979a
@@ -53,12 +58,13 @@ def linear_data(
     noise: str = 'uniform', # 'uniform' adds U[0,1) like the lesson, 'normal' adds N(0,1), 'none' adds nothing
     scale: float = 1., # the noise is multiplied by this
     seed: int|None = None, # seed for a private generator; `None` draws new data every call
-    device = 'cpu', # where the returned tensors live, e.g. 'cuda'; the numbers are drawn on the CPU, so they are the same everywhere
+    device = 'cpu', # where the returned tensors live, e.g. 'cuda'; drawn on the CPU, so the same everywhere
 ) -> tuple[Tensor, Tensor]: # `x` of shape (n, 2) whose second column is all ones, and `y` of shape (n,)
     "The lesson's data: `x[:,0]` ~ U(-1, 1), `x[:,1]` = 1, and `y = x@a + noise`"
     n, scale = _count(n, 'n', 'linear_data'), _real(scale, 'scale', 'linear_data')
     a = torch.as_tensor(a, dtype=torch.float32)
-    if a.shape != (2,): raise ValueError(f"linear_data: a has shape {tuple(a.shape)}; pass two numbers, (slope, intercept)")
+    if a.shape != (2,):
+        raise ValueError(f"linear_data: a has shape {tuple(a.shape)}; pass two numbers, (slope, intercept)")
     g = make_generator(seed)
     x = torch.ones(n, 2)
     x[:, 0] = torch.rand(n, generator=g) * 2 - 1
@@ -77,7 +83,9 @@ def least_squares(
     if len(x) == 0: raise ValueError("least_squares: x and y have no rows; there is nothing to fit")
     for t, name in ((x, 'x'), (y, 'y')):
         if not bool(torch.isfinite(t).all()):
-            raise ValueError(f"least_squares: {name} holds a non-finite value at row {torch.nonzero(~torch.isfinite(t))[0, 0].item()}; remove or fix those rows first")
+            row = torch.nonzero(~torch.isfinite(t))[0, 0].item()
+            raise ValueError(f"least_squares: {name} holds a non-finite value at row {row}; "
+                             "remove or fix those rows first")
     return torch.linalg.lstsq(x, y[:, None]).solution[:, 0].float().to(dev)
 
 # %% ../nbs/00_data.ipynb #134fdac0
@@ -90,6 +98,9 @@ def quadratic_data(
 ) -> tuple[Tensor, Tensor]: # times `t` and speeds `y`, both of shape (n,)
     "The book's roller-coaster speeds: `a[0]*(t-a[1])**2 + a[2]` plus N(0, std²) noise"
     n, std = _count(n, 'n', 'quadratic_data'), _real(std, 'std', 'quadratic_data')
-    if len(a) != 3: raise ValueError(f"quadratic_data: a={a!r} must be three numbers, (curvature, time of the lowest point, lowest speed)")
+    if len(a) != 3:
+        raise ValueError(f"quadratic_data: a={a!r} must be three numbers, "
+                         "(curvature, time of the lowest point, lowest speed)")
     t = torch.arange(n, dtype=torch.float32)
-    return t.to(device), (a[0]*(t - a[1])**2 + a[2] + torch.randn(n, generator=make_generator(seed)) * std).to(device)
+    noise = torch.randn(n, generator=make_generator(seed)) * std
+    return t.to(device), (a[0]*(t - a[1])**2 + a[2] + noise).to(device)

@@ -20,10 +20,11 @@ __all__ = ['collate', 'DataLoader']
 def collate(
     items: Sequence, # the examples of one batch, each as the dataset returns it
 ) -> tuple|dict|Tensor|list:
-    "Collate a list of items like torch's `default_collate`: tensors and numbers stacked, tuples by position, dicts by key, other values listed"
+    "Collate items like torch's `default_collate`: tensors and numbers stacked, tuples by position, dicts by key"
     first = items[0]
     if all(isinstance(v, Tensor) for v in items): return torch.stack(list(items))
-    if all(isinstance(v, (numbers.Number, np.ndarray, np.generic)) for v in items): return torch.as_tensor(np.array(items))
+    if all(isinstance(v, (numbers.Number, np.ndarray, np.generic)) for v in items):
+        return torch.as_tensor(np.array(items))
     if all(isinstance(v, Mapping) for v in items): return {k: collate([v[k] for v in items]) for k in first}
     if all(isinstance(v, (tuple, list)) for v in items): return tuple(collate(list(f)) for f in zip(*items))
     return list(items)
@@ -36,10 +37,12 @@ def _column(t, i: int) -> Tensor:
     else:
         a = np.asarray(t) if isinstance(t, (list, tuple)) else None
         if a is None or a.dtype.kind not in 'biuf':
-            raise TypeError(f"DataLoader: ds[{i}] is a {type(t).__name__} of {type(t[0]).__name__ if a is not None and len(a) else 'values'} beside a tensor; "
-                            "pass numbers (a tensor, an array or a list of numbers), or a list of (x, y) items for other values")
+            what = type(t[0]).__name__ if a is not None and len(a) else 'values'
+            raise TypeError(f"DataLoader: ds[{i}] is a {type(t).__name__} of {what} beside a tensor; pass numbers "
+                            "(a tensor, an array or a list of numbers), or a list of (x, y) items for other values")
         c = torch.as_tensor(a)
-    if c.ndim == 0: raise ValueError(f"DataLoader: ds[{i}] is a 0-d tensor; every tensor needs one row per example")
+    if c.ndim == 0:
+        raise ValueError(f"DataLoader: ds[{i}] is a 0-d tensor; every tensor needs one row per example")
     return c
 
 # %% ../nbs/03_dataloader.ipynb #6871176e
@@ -49,19 +52,22 @@ def _columns(ds) -> tuple[Tensor, ...]|None:
     elif not (isinstance(ds, tuple) and any(isinstance(t, (Tensor, np.ndarray)) for t in ds)): return None
     cols = tuple(_column(t, i) for i, t in enumerate(ds))
     lens = [len(t) for t in cols]
-    if len(set(lens)) > 1: raise ValueError(f"DataLoader: the tensors in ds have different lengths {lens}; every tensor needs one row per example")
+    if len(set(lens)) > 1:
+        raise ValueError(f"DataLoader: the tensors in ds have different lengths {lens}; "
+                         "every tensor needs one row per example")
     return cols
 
 # %% ../nbs/03_dataloader.ipynb #04435da6
 def _whole(v, name: str, lo: int = 1, eg: str = '64') -> int:
     "`v` as an int if it is a whole number (numpy's included, bools not) of at least `lo`, else a ValueError naming it"
     if not isinstance(v, numbers.Integral) or isinstance(v, (bool, np.bool_)) or v < lo:
-        raise ValueError(f"DataLoader: {name}={v!r} must be a {'positive' if lo else 'non-negative'} whole number, e.g. {eg}")
+        sign = 'positive' if lo else 'non-negative'
+        raise ValueError(f"DataLoader: {name}={v!r} must be a {sign} whole number, e.g. {eg}")
     return int(v)
 
 # %% ../nbs/03_dataloader.ipynb #293fc729
 class DataLoader:
-    "Iterate over minibatches of `ds`: tensors (fast) or any indexable sequence of items (collated); optionally one rank's shard of each batch"
+    "Minibatches of `ds`: tensors (fast) or any indexable sequence of items (collated); optionally one rank's shard"
     def __init__(self,
         ds, # a tensor, a tuple of equal-length tensors such as `(x, y)`, or a sequence of items
         bs: int = 64, # batch size (the global batch size when sharded)
@@ -71,15 +77,20 @@ class DataLoader:
         rank: int = 0, # which shard of each batch this process takes
         world_size: int = 1, # how many processes share each batch; must divide `bs`
     ):
-        self.bs, self.rank, self.world_size = _whole(bs, 'bs'), _whole(rank, 'rank', 0, '0'), _whole(world_size, 'world_size', 1, '2')
-        if self.rank >= self.world_size: raise ValueError(f"DataLoader: rank={rank} must be below world_size={world_size}")
-        if self.bs % self.world_size: raise ValueError(f"DataLoader: bs={bs} is not divisible by world_size={world_size}; bs is the global batch size, so use a multiple of {world_size}, e.g. {self.bs // self.world_size * self.world_size or self.world_size}")
+        self.bs, self.rank = _whole(bs, 'bs'), _whole(rank, 'rank', 0, '0')
+        self.world_size = k = _whole(world_size, 'world_size', 1, '2')
+        if self.rank >= k: raise ValueError(f"DataLoader: rank={rank} must be below world_size={world_size}")
+        if self.bs % k:
+            raise ValueError(f"DataLoader: bs={bs} is not divisible by world_size={world_size}; bs is the global batch "
+                             f"size, so use a multiple of {world_size}, e.g. {self.bs // k * k or k}")
         self.ds, self.shuffle, self.drop_last, self.seed = ds, shuffle, drop_last, seed
         self.cols = _columns(ds)
         if self.cols is None and not hasattr(ds, '__len__'):
-            raise TypeError(f"DataLoader: ds is a {type(ds).__name__}; pass tensors (x, y), one tensor, or a sequence of items")
+            raise TypeError(f"DataLoader: ds is a {type(ds).__name__}; "
+                            "pass tensors (x, y), one tensor, or a sequence of items")
         self.n = len(self.cols[0]) if self.cols is not None else len(ds)
-        if self.n == 0: raise ValueError("DataLoader: ds is empty (0 examples), so there are no batches to make; check how the data was loaded or filtered")
+        if self.n == 0: raise ValueError("DataLoader: ds is empty (0 examples), so there are no batches to make; "
+                                         "check how the data was loaded or filtered")
         self.gen = make_generator(seed) if shuffle else None
 
     def __len__(self) -> int: return self.n // self.bs if self.drop_last else math.ceil(self.n / self.bs)
@@ -89,15 +100,15 @@ class DataLoader:
         bs, nb, k = self.bs, len(self), self.world_size
         if k == 1: return idx.split(bs)[:nb]
         full, s = min(nb, len(idx) // bs), bs // k
-        out = list(idx[:full*bs].view(full, bs)[:, self.rank*s:(self.rank+1)*s].unbind(0))  # one view for all full batches
-        if nb > full: out.append(idx[full*bs:].tensor_split(k)[self.rank])  # a short last batch, split as evenly as it goes
+        out = list(idx[:full*bs].view(full, bs)[:, self.rank*s:(self.rank+1)*s].unbind(0))  # one view, all full batches
+        if nb > full: out.append(idx[full*bs:].tensor_split(k)[self.rank])  # a short last batch, split evenly
         return out
 
     def _tensor_batches(self):
         cols = self.cols
         if not self.shuffle and self.world_size == 1: return zip(*(t.split(self.bs)[:len(self)] for t in cols))
         idx = torch.randperm(self.n, generator=self.gen) if self.shuffle else torch.arange(self.n)
-        on = {d: self._batches(idx.to(d)) for d in {t.device for t in cols}}  # one index copy per device and epoch, not per batch
+        on = {d: self._batches(idx.to(d)) for d in {t.device for t in cols}}  # one index copy per device and epoch
         return zip(*(map(t.__getitem__, on[t.device]) for t in cols))
 
     def __iter__(self):
@@ -109,4 +120,5 @@ class DataLoader:
 
     def __repr__(self):
         shard = f", rank={self.rank} of {self.world_size}" if self.world_size > 1 else ''
-        return f"DataLoader(n={self.n}, bs={self.bs}, shuffle={self.shuffle}, drop_last={self.drop_last}{shard}: {len(self)} batches)"
+        return (f"DataLoader(n={self.n}, bs={self.bs}, shuffle={self.shuffle}, drop_last={self.drop_last}{shard}: "
+                f"{len(self)} batches)")

@@ -13,6 +13,12 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['check_writable', 'atomic_write']
 
+# %% ../nbs/01a_files.ipynb #9adae1fa
+def _unwritable(who: str, folder: Path, e: OSError) -> PermissionError:
+    "The error for a folder that refused a new file: the one message both helpers give"
+    return PermissionError(f"{who}: cannot write in the folder {str(folder)!r} ({e.strerror}); "
+                           "choose a folder you can write to")
+
 # %% ../nbs/01a_files.ipynb #1bef1bd7
 def check_writable(
     path, # the file about to be written
@@ -20,12 +26,15 @@ def check_writable(
 ) -> Path:
     "`path` as a `Path`, after checking that it is not a folder and that its folder exists and is writable"
     path = Path(path)
-    if path.is_dir(): raise IsADirectoryError(f"{who}: {str(path)!r} is a folder; give a file name inside it, such as {str(path/'out.gif')!r}")
+    if path.is_dir():
+        raise IsADirectoryError(f"{who}: {str(path)!r} is a folder; "
+                                f"give a file name inside it, such as {str(path/'out.gif')!r}")
     folder = path.parent
-    if not folder.is_dir(): raise FileNotFoundError(f"{who}: the folder {str(folder)!r} does not exist; create it first or choose another")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{who}: the folder {str(folder)!r} does not exist; create it first or choose another")
     probe = folder/f".{path.name}.{secrets.token_hex(4)}.probe"
     try: probe.touch(exist_ok=False)  # os.access says yes to root even where the file system refuses, so try it
-    except OSError as e: raise PermissionError(f"{who}: cannot write in the folder {str(folder)!r} ({e.strerror}); choose a folder you can write to") from None
+    except OSError as e: raise _unwritable(who, folder, e) from None
     probe.unlink()
     return path
 
@@ -40,7 +49,7 @@ def atomic_write(
     tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")
     try:
         try: tmp.touch(exist_ok=False)
-        except OSError as e: raise PermissionError(f"{who}: cannot write in the folder {str(path.parent)!r} ({e.strerror}); choose a folder you can write to") from None
+        except OSError as e: raise _unwritable(who, path.parent, e) from None
         yield tmp
         os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)

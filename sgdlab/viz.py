@@ -1,4 +1,4 @@
-"""Pictures of training that only read tensors and a `History`: the lesson's plots, the loss surface, and animations that replay a fit without ever running it again
+"""Pictures of training that only read tensors and a `History`: the lesson's plots and the loss surface
 
 Docs: https://sgdlab.github.io/sgdlab/viz.html.md"""
 
@@ -6,27 +6,17 @@ Docs: https://sgdlab.github.io/sgdlab/viz.html.md"""
 
 # %% ../nbs/05_viz.ipynb #16718b3b
 from __future__ import annotations
-import base64, hashlib, inspect, io, itertools, json, math, numbers, warnings
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
-from string import Template
-from tempfile import TemporaryDirectory, TemporaryFile
+from collections.abc import Callable
 import numpy as np
 import torch
-from torch import Tensor, nn
-import matplotlib
+from torch import Tensor
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from PIL import Image
 from .data import least_squares
-from .files import atomic_write, check_writable
 from .learner import History
 
 # %% auto #0
-__all__ = ['ANIM_FORMATS', 'to_np', 'plot_function', 'plot_fit', 'loss_surface', 'FitAnimation', 'animate_fit', 'animate_loss',
-           'check_anim_path', 'save_anim']
+__all__ = ['to_np', 'plot_function', 'plot_fit', 'loss_surface']
 
 # %% ../nbs/05_viz.ipynb #0f5c2558
 def to_np(
@@ -60,19 +50,22 @@ def plot_function(
 
 # %% ../nbs/05_viz.ipynb #f53d9a97
 def _horizontal(x, who: str = 'plot_fit') -> np.ndarray:
-    "The input to plot along: `x` if 1-D, else `x[:, 0]` when the rest of `x` is one column of ones (the lesson's layout)"
+    "The input to plot along: `x` if 1-D, else `x[:, 0]` when the rest of `x` is a column of ones (the lesson's layout)"
     x = to_np(x)
     if x.ndim == 1: return x
     if x.ndim == 2 and (x.shape[1] == 1 or (x.shape[1] == 2 and np.all(x[:, 1] == 1))): return x[:, 0]
     raise ValueError(f"{who}: x has shape {x.shape}, a matrix of features, so there is no single input to plot along; "
-                     f"pass the raw input (a 1-D tensor t) and a model that builds the features from it, e.g. model=lambda t: feats(t)@a")
+                     "pass the raw input (a 1-D tensor t) and a model that builds the features from it, "
+                     "e.g. model=lambda t: feats(t)@a")
 
 # %% ../nbs/05_viz.ipynb #953ca202
 def _flat(preds, n: int, who: str) -> np.ndarray:
     "`preds` as an array of shape (n,), flattening an (n, 1) output"
     p = to_np(preds)
     if p.ndim == 2 and p.shape[1] == 1: p = p[:, 0]
-    if p.shape != (n,): raise ValueError(f"{who}: the model returned shape {p.shape} for {n} points; the picture needs one prediction per point, shape ({n},)")
+    if p.shape != (n,):
+        raise ValueError(f"{who}: the model returned shape {p.shape} for {n} points; "
+                         f"the picture needs one prediction per point, shape ({n},)")
     return p
 
 # %% ../nbs/05_viz.ipynb #a48ffb45
@@ -125,10 +118,13 @@ def _paths(hist, who: str = 'loss_surface') -> dict[str, np.ndarray]:
     paths = {}
     for k, h in hists.items():
         snaps = _snapshots(h)[0]
-        if not snaps: raise ValueError(f"{who}: the History {k!r} has no parameters recorded; fit with record_params=True to draw its path")
+        if not snaps:
+            raise ValueError(f"{who}: the History {k!r} has no parameters recorded; "
+                             "fit with record_params=True to draw its path")
         p = paths[k] = np.stack([to_np(ps[0]) for ps in snaps])
         if p.ndim != 2 or p.shape[1] != 2:
-            raise ValueError(f"{who}: the path {k!r} has parameters of shape {p.shape[1:]}; the surface needs a single parameter of 2 numbers (slope, intercept)")
+            raise ValueError(f"{who}: the path {k!r} has parameters of shape {p.shape[1:]}; "
+                             "the surface needs a single parameter of 2 numbers (slope, intercept)")
     return paths
 
 # %% ../nbs/05_viz.ipynb #5e99b0b1
@@ -137,14 +133,17 @@ def _check_finite(who: str, **data):
     for name, t in data.items():
         t = torch.as_tensor(to_np(t))
         bad = (~torch.isfinite(t)).nonzero()
-        if len(bad): raise ValueError(f"{who}: {name} holds {t[tuple(bad[0])].item()} at index {tuple(bad[0].tolist())}; the picture needs finite data: drop or fix that row")
+        if len(bad):
+            raise ValueError(f"{who}: {name} holds {t[tuple(bad[0])].item()} at index {tuple(bad[0].tolist())}; "
+                             "the picture needs finite data: drop or fix that row")
 
 # %% ../nbs/05_viz.ipynb #3684fab9
 def _surface_data(x, y, who: str = 'loss_surface') -> tuple[Tensor, Tensor]:
     "`x` and `y` as float64 CPU tensors, after checking that `x` is (n, 2) and that both are finite"
     x, y = torch.as_tensor(to_np(x), dtype=torch.float64), torch.as_tensor(to_np(y), dtype=torch.float64)
     if x.ndim != 2 or x.shape[1] != 2:
-        raise ValueError(f"{who}: x has shape {tuple(x.shape)}; it must be (n, 2), the slope's feature and a column of ones, like linear_data's")
+        raise ValueError(f"{who}: x has shape {tuple(x.shape)}; it must be (n, 2), "
+                         "the slope's feature and a column of ones, like linear_data's")
     _check_finite(who, x=x, y=y)
     return x, y
 
@@ -157,8 +156,8 @@ def _contour(ax: Axes, x: Tensor, y: Tensor, pts: np.ndarray, n: int = 80, level
     pad = 0.15 * (hi - lo) + 0.5
     s, b = (torch.linspace(l, h, n, dtype=torch.float64) for l, h in zip(lo - pad, hi + pad))
     z = to_np(_mse_grid(x, y, s, b))
-    ax.contour(to_np(s), to_np(b), z, levels=z.min() + (z.max() - z.min()) * np.linspace(0, 1, levels + 1)[1:]**2,
-               cmap='viridis', linewidths=1)
+    spacing = np.linspace(0, 1, levels + 1)[1:]**2  # tighter near the bottom
+    ax.contour(to_np(s), to_np(b), z, levels=z.min() + (z.max() - z.min()) * spacing, cmap='viridis', linewidths=1)
     ax.plot(*best, '*', c='k', ms=12, label='least squares')
     ax.set(xlabel='slope a[0]', ylabel='intercept a[1]')
     ax.set_aspect('equal', adjustable='box')
@@ -181,356 +180,11 @@ def loss_surface(
     ax.legend(loc='lower right')  # paths usually arrive from a poor start; the corner away from the star stays clear
     return ax
 
-# %% ../nbs/05_viz.ipynb #5c7be7eb
-def _check_model(model, who: str):
-    "Refuse a model written as `model(params, x)`: replay takes the `model(x)` that `fit` trained"
-    if isinstance(model, nn.Module) or not callable(model): return
-    try: sig = inspect.signature(model)
-    except (TypeError, ValueError): return
-    required = [p for p in sig.parameters.values() if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if len(required) > 1:
-        raise TypeError(f"{who}: model takes {len(required)} arguments, but it must be model(x), the function fit trained; "
-                        f"pass the tensors it reads with params=, e.g. model=lambda x: x@a, params=[a]")
+# %% ../nbs/05_viz.ipynb #2305e71f
+_MOVED = ('ANIM_FORMATS', 'check_anim_path', 'FitAnimation', 'animate_fit', 'animate_loss', 'save_anim')
 
-# %% ../nbs/05_viz.ipynb #52fe7c4e
-def _shapes(ps) -> list[tuple]: return [tuple(p.shape) for p in ps]
-
-def _match(tensors: list[Tensor], snaps: list[tuple], what: str, who: str):
-    "Check that each recorded tuple in `snaps` fits `tensors`, one for one and shape for shape"
-    if _shapes(tensors) != _shapes(snaps[0]):
-        raise ValueError(f"{who}: hist recorded tensors of shapes {_shapes(snaps[0])}, but {what} has {_shapes(tensors)}; "
-                         f"pass the model that fit trained, and params= listing the tensors fit trained, in the same order")
-
-# %% ../nbs/05_viz.ipynb #7ee8f44e
-def _module_replay(model: nn.Module, params, snaps: list[tuple], x: Tensor, who: str) -> list[Tensor]:
-    "Outputs of `model` with each recorded tuple in place of its parameters, through `torch.func.functional_call`"
-    named = dict(model.named_parameters())
-    by_id = {id(p): n for n, p in named.items()}
-    if params is not None and any(id(p) not in by_id for p in params):
-        raise ValueError(f"{who}: a tensor in params= is not a parameter of the model")
-    names = list(named) if params is None else [by_id[id(p)] for p in params]
-    _match([named[n] for n in names], snaps, 'the model', who)
-    mode = model.training
-    model.eval()
-    try:
-        with torch.no_grad(): return [torch.func.functional_call(model, dict(zip(names, ps)), (x.to(ps[0].device),)) for ps in snaps]
-    finally: model.train(mode)
-
-# %% ../nbs/05_viz.ipynb #121178f3
-def _swap_replay(model: Callable, params, snaps: list[tuple], x: Tensor, who: str) -> list[Tensor]:
-    "Outputs of `model` with each recorded tuple copied into `params`, which get their own values back at the end"
-    if params is None:
-        raise ValueError(f"{who}: model is a plain function, so pass params= listing the tensors it reads, as you did to fit, e.g. params=[a]")
-    params = [params] if isinstance(params, Tensor) else list(params)
-    _match(params, snaps, 'params=', who)
-    with torch.no_grad():
-        own = [p.clone() for p in params]
-        try:
-            outs = []
-            for ps in snaps:
-                for p, v in zip(params, ps): p.copy_(v)
-                outs.append(model(x.to(params[0].device)).clone())
-            return outs
-        finally:
-            for p, v in zip(params, own): p.copy_(v)
-
-# %% ../nbs/05_viz.ipynb #fc4740cd
-def _replay(model, params, snaps: list[tuple], x, who: str = 'animate_fit') -> np.ndarray:
-    "Predictions (frames, n) at each recorded tuple in `snaps`: `model(x)` as `fit` trained it, or `x@a` when `model` is None"
-    x = torch.as_tensor(x).detach()
-    if model is None:
-        a = snaps[0][0]
-        if not (x.ndim == 2 and a.ndim == 1 and len(a) == x.shape[1]):
-            raise ValueError(f"{who}: without model=, each frame is x@a with a the first recorded tensor, but hist recorded shapes {_shapes(snaps[0])} "
-                             f"for x of shape {tuple(x.shape)}; pass the model that fit trained: model=net for an nn.Module, or model=lambda x: ..., params=[...] for a function")
-        outs = [x.to(ps[0].device) @ ps[0] for ps in snaps]
-    else:
-        _check_model(model, who)
-        outs = (_module_replay if isinstance(model, nn.Module) else _swap_replay)(model, params, snaps, x, who)
-    return np.stack([_flat(o, len(x), who) for o in outs])
-
-# %% ../nbs/05_viz.ipynb #6d5881b5
-def _png(rgb: np.ndarray, colors: int = 64) -> bytes:
-    "`rgb` encoded as a PNG with an adaptive palette of `colors` colours"
-    buf = io.BytesIO()
-    Image.fromarray(rgb).quantize(colors, method=Image.Quantize.FASTOCTREE).save(buf, format='png')
-    return buf.getvalue()
-
-# %% ../nbs/05_viz.ipynb #135ed857
-_PLAYER = Template("""<div class="sgdlab-anim" id="$id" style="max-width:${w}px">
-<style>
-.sgdlab-anim img{display:block;max-width:100%;height:auto}
-.sgdlab-anim .sgdlab-bar{display:flex;align-items:center;gap:4px;margin-top:4px;font:13px/1.4 sans-serif}
-.sgdlab-anim button{font:13px/1 sans-serif;min-width:2.6em;padding:4px 6px;border:1px solid #999;border-radius:4px;background:#f3f3f3;color:#222;cursor:pointer}
-.sgdlab-anim input[type=range]{flex:1;min-width:60px}
-</style>
-<img src="$first" width="$w" height="$h" alt="$alt">
-<div class="sgdlab-bar"><input type="range" min="0" max="$last" value="0" aria-label="frame"><span class="sgdlab-step">$label</span></div>
-<div class="sgdlab-bar"><button type="button" data-act="first" title="first frame">|&#9665;</button><button type="button" data-act="prev" title="previous frame">&#9665;</button><button type="button" data-act="play" title="play">&#9654;</button><button type="button" data-act="pause" title="pause">&#10074;&#10074;</button><button type="button" data-act="next" title="next frame">&#9655;</button><button type="button" data-act="last" title="last frame">&#9655;|</button><label><input type="checkbox"$loop> loop</label></div>
-<script>
-(function(){
-var s=document.currentScript,root=(s&&s.parentNode&&s.parentNode.querySelector)?s.parentNode:document.getElementById("$id");
-var img=root.querySelector("img"),bar=root.querySelector("input[type=range]"),txt=root.querySelector(".sgdlab-step"),loop=root.querySelector("input[type=checkbox]");
-var F=[img.getAttribute("src")].concat($frames),L=$labels,n=F.length,j=0,t=null;
-function show(k){j=(k+n)%n;img.src=F[j];bar.value=j;txt.textContent=L[j];}
-function stop(){if(t!==null){clearInterval(t);t=null;}}
-function tick(){if(j<n-1)show(j+1);else if(loop.checked)show(0);else stop();}
-var act={first:function(){stop();show(0);},prev:function(){stop();show(j-1);},next:function(){stop();show(j+1);},last:function(){stop();show(n-1);},
-  play:function(){if(t===null){if(j===n-1&&!loop.checked)show(0);t=setInterval(tick,$ms);}},pause:stop};
-root.querySelectorAll("button").forEach(function(b){b.addEventListener("click",act[b.getAttribute("data-act")]);});
-bar.addEventListener("input",function(){stop();show(+bar.value);});
-})();
-</script>
-</div>""")
-
-# %% ../nbs/05_viz.ipynb #b00c214e
-def _player(pngs: list[bytes], labels: list[str], size: tuple[int, int], fps: float, loop: bool = True) -> str:
-    "An HTML player for `pngs` whose first frame is the `<img>`'s `src`, so it shows before any script runs"
-    uris = ['data:image/png;base64,' + base64.b64encode(p).decode('ascii') for p in pngs]
-    js = lambda v: json.dumps(v).replace('</', '<\\/')
-    return _PLAYER.substitute(id='sgdlab-anim-' + hashlib.sha1(''.join(uris).encode()).hexdigest()[:12], w=size[0], h=size[1],
-                              first=uris[0], alt=f"animation, {len(uris)} frames: {labels[0]} to {labels[-1]}", last=len(uris) - 1,
-                              label=labels[0], loop=' checked' * loop, frames=js(uris[1:]), labels=js(labels), ms=max(1, round(1000 / fps)))
-
-# %% ../nbs/05_viz.ipynb #1a61e967
-class FitAnimation:
-    "Frames that `draw_frame(j)` draws on a bare `Figure`: rendered by blitting, shown as an HTML player with a still image"
-    def __init__(self,
-                 fig: Figure, # a `Figure` with an Agg canvas, fully drawn except for `artists`
-                 draw_frame: Callable[[int], None], # sets the moving artists to frame `j`, reading only recorded data
-                 steps: Sequence[int], # the History step shown in each frame
-                 artists: Sequence, # the artists that `draw_frame` changes
-                 labels: Sequence[str]|None = None, # a caption for each frame, shown beside the player's slider
-                 interval: int = 50): # milliseconds between frames
-        self.fig, self.draw_frame, self.steps, self.artists, self.interval = fig, draw_frame, list(steps), list(artists), interval
-        self.labels = list(labels) if labels is not None else [f"step {s}" for s in self.steps]
-
-    def __len__(self) -> int: return len(self.steps)
-    def __repr__(self): return f"FitAnimation({len(self)} frames: {self.labels[0]} to {self.labels[-1]})"
-
-    def render(self, frames: Sequence[int]|None = None) -> Iterator[np.ndarray]:
-        "Each frame (or those in `frames`) as an RGB array (height, width, 3): the background drawn once, the moving artists on top"
-        canvas = self.fig.canvas
-        for a in self.artists: a.set_visible(False)
-        canvas.draw()
-        background = canvas.copy_from_bbox(self.fig.bbox)
-        for a in self.artists: a.set_visible(True)
-        for j in (range(len(self)) if frames is None else frames):
-            self.draw_frame(j)
-            canvas.restore_region(background)
-            for a in self.artists: self.fig.draw_artist(a)
-            yield np.asarray(canvas.buffer_rgba())[..., :3].copy()
-
-    def still(self, j: int = -1) -> Image.Image:
-        "Frame `j` (default: the last) as a PIL image, which a notebook shows as an ordinary picture"
-        return Image.fromarray(next(self.render([range(len(self))[j]])))
-
-    def _pngs(self) -> list[bytes]:
-        "Every frame as a palette PNG, within matplotlib's `animation.embed_limit` for the HTML they will make"
-        limit, pngs, total = matplotlib.rcParams['animation.embed_limit'], [], 0
-        for rgb in self.render():
-            pngs.append(_png(rgb))
-            total += len(pngs[-1]) * 4 / 3
-            if total > limit * 2**20:
-                raise ValueError(f"FitAnimation: {len(self)} frames make more than matplotlib's animation.embed_limit ({limit:g} MB) of HTML; "
-                                 f"show fewer frames with every=, save it with save_anim, or raise the limit with matplotlib.rc_context({{'animation.embed_limit': ...}})")
-        return pngs
-
-    def to_jshtml(self, fps: float|None = None, default_mode: str = 'loop') -> str:
-        "The animation as an HTML player with every frame embedded: the first frame shows before any script runs"
-        return _player(self._pngs(), self.labels, self.fig.canvas.get_width_height(), fps or 1000 / self.interval, default_mode == 'loop')
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        pngs = self._pngs()
-        return {'text/html': _player(pngs, self.labels, self.fig.canvas.get_width_height(), 1000 / self.interval),
-                'image/png': base64.b64encode(pngs[-1]).decode('ascii'),
-                'text/plain': repr(self)}
-
-    def save(self, path, fps: float|None = None) -> Path:
-        "Save as .gif, .mp4 or .html: `save_anim(self, path, fps)`"
-        return save_anim(self, path, fps)
-
-# %% ../nbs/05_viz.ipynb #ad2045fb
-def _caption(s: int, loss: Sequence[float]) -> str:
-    "A frame's label: its step and the loss its parameters produced, or '(end)' after the last step"
-    return f"step {s:>4}  loss {loss[s]:.4f}" if s < len(loss) else f"step {s:>4} (end)"
-
-# %% ../nbs/05_viz.ipynb #eb443903
-def _fit_panel(ax: Axes, xs: np.ndarray, y: np.ndarray, preds: np.ndarray, captions: list[str]):
-    "The data, and a line for `preds[j]` with the caption of frame `j`"
-    order = np.argsort(xs)
-    ax.scatter(xs, y, s=12, c='tab:orange')
-    lo, hi = min(y.min(), np.nanmin(preds)), max(y.max(), np.nanmax(preds))
-    span = y.max() - y.min()
-    ax.set(xlabel='x', ylabel='y', ylim=(max(lo, y.min() - span) - 0.05*span, min(hi, y.max() + span) + 0.2*span))  # headroom for the label
-    line, = ax.plot(xs[order], preds[0][order], c='tab:blue', lw=2)
-    label = ax.text(0.03, 0.95, '', transform=ax.transAxes, va='top', family='monospace')
-    def draw(j):
-        line.set_ydata(preds[j][order])
-        label.set_text(captions[j])
-    return [line, label], draw
-
-# %% ../nbs/05_viz.ipynb #f302d4ee
-def _loss_panel(ax: Axes, loss: Sequence[float], steps: list[int], captions: list[str]|None = None):
-    "The whole loss curve in grey; up to frame `j`'s step in colour, with a dot at that step's loss"
-    l = np.asarray(loss, dtype=float)
-    ok = l[np.isfinite(l)]
-    ax.plot(l, c='0.85')
-    if ok.min() > 0: ax.set_yscale('log')
-    ax.set(xlabel='step', ylabel='loss', xlim=(-0.5, len(l) - 0.5), ylim=(ok.min() * 0.8, ok.max() * 1.25))
-    trail, = ax.plot([], [], c='tab:blue')
-    dot, = ax.plot([], [], 'o', c='tab:red')
-    label = ax.text(0.97, 0.95, '', transform=ax.transAxes, va='top', ha='right', family='monospace') if captions else None
-    def draw(j):
-        s = min(steps[j], len(l) - 1)  # the end frame, after the last step, shows the whole curve
-        trail.set_data(np.arange(s + 1), l[:s + 1])
-        dot.set_data([s], [l[s]])
-        if label: label.set_text(captions[j])
-    return [trail, dot] + ([label] if label else []), draw
-
-# %% ../nbs/05_viz.ipynb #67ce38c7
-def _surface_panel(ax: Axes, x, y, path: np.ndarray, idx: list[int]):
-    "The loss surface, and the path across it up to snapshot `idx[j]`"
-    if path.ndim != 2 or path.shape[1] != 2:
-        raise ValueError(f"animate_fit: panel='surface' needs a single parameter of 2 numbers (slope, intercept); hist recorded shape {path.shape[1:]}")
-    _contour(ax, *_surface_data(x, y, "animate_fit(panel='surface')"), path)
-    ax.set_title('MSE over (slope, intercept)')
-    trail, = ax.plot([], [], '.-', c='tab:red', ms=3, lw=1)
-    dot, = ax.plot([], [], 'o', c='tab:red')
-    def draw(j):
-        trail.set_data(path[:idx[j] + 1, 0], path[:idx[j] + 1, 1])
-        dot.set_data(path[idx[j], :1], path[idx[j], 1:])
-    return [trail, dot], draw
-
-# %% ../nbs/05_viz.ipynb #2354ff13
-def _frames(m: int, every: int|None, who: str = 'animate_fit', cap: int = 100) -> list[int]:
-    "Indices of the `m` snapshots to show: every `every`-th and the last; `every=None` picks `every` to show at most `cap`"
-    auto = every is None
-    if auto: every = 1 if m <= cap else math.ceil(m / (cap - 1))
-    if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1: raise ValueError(f"{who}: every={every!r} must be a positive whole number")
-    idx = sorted(set(range(0, m, every)) | {m - 1})
-    if auto and every > 1: warnings.warn(f"{who}: showing {len(idx)} frames, one every {every} of {m} recorded steps; pass every=1 for all of them", stacklevel=3)
-    return idx
-
-# %% ../nbs/05_viz.ipynb #01e00e90
-def _figure(panels: int, figsize: tuple, dpi: int) -> tuple[Figure, list[Axes]]:
-    "A bare `Figure` with an Agg canvas and `panels` axes side by side, never registered with pyplot"
-    fig = Figure(figsize=(figsize[0] * panels, figsize[1]), dpi=dpi, layout='constrained')
-    FigureCanvasAgg(fig)
-    return fig, list(fig.subplots(1, panels, squeeze=False)[0])
-
-def _animation(fig: Figure, parts: list, steps: list[int], captions: list[str], interval: int) -> FitAnimation:
-    "Draw frame 0, freeze the layout, and wrap the panels' moving `parts` in a `FitAnimation`"
-    def draw(j):
-        for _, d in parts: d(j)
-    draw(0)
-    fig.canvas.draw()
-    fig.set_layout_engine('none')  # freeze the layout, so that every rendering draws the same pixels
-    return FitAnimation(fig, draw, steps, [a for arts, _ in parts for a in arts], [' '.join(c.split()) for c in captions], interval)
-
-# %% ../nbs/05_viz.ipynb #6e880b96
-def animate_fit(
-    x, # inputs: (n,), or (n, 2) with a column of ones like `linear_data`'s
-    y, # targets (n,)
-    hist: History, # what `fit` recorded; the animation replays it and never trains
-    model: Callable|None = None, # the `model(x)` that `fit` trained (an `nn.Module`, or a function with `params=`); default `x@a`, `a` the first recorded tensor
-    params = None, # for a function `model`: the tensors it reads, as given to `fit`, e.g. `[a]`
-    every: int|None = None, # show every `every`-th recorded step, and the end; default: at most 100 frames
-    panel: str|None = None, # a second panel moving in step: 'loss', 'surface', or None
-    interval: int = 50, # milliseconds between frames
-    figsize: tuple = (5, 3.5), # size of each panel, in inches
-    dpi: int = 100, # pixels per inch of each frame
-) -> FitAnimation:
-    "Animate the model's predictions over the data, one frame per recorded step of `hist`, ending where training ended"
-    if not hist.loss: raise ValueError("animate_fit: hist is empty: no steps were recorded; fit for at least one step first")
-    if not hist.params: raise ValueError("animate_fit: hist has no parameters recorded; fit with record_params=True, or use animate_loss(hist) for the loss alone")
-    if panel not in (None, 'loss', 'surface'): raise ValueError(f"animate_fit: panel={panel!r} must be None, 'loss' or 'surface'")
-    snaps, steps = _snapshots(hist)
-    xs = _horizontal(x, 'animate_fit')
-    _check_finite('animate_fit', x=x, y=y)
-    _replay(model, params, snaps[:1], x)  # a wrong model fails here, before any other work
-    idx = _frames(len(snaps), every)
-    shown = [snaps[i] for i in idx]
-    preds, steps = _replay(model, params, shown, x), [steps[i] for i in idx]
-    captions = [_caption(s, hist.loss) for s in steps]
-    fig, axs = _figure(1 + (panel is not None), figsize, dpi)
-    parts = [_fit_panel(axs[0], xs, to_np(y), preds, captions)]
-    if panel == 'loss': parts.append(_loss_panel(axs[1], hist.loss, steps))
-    if panel == 'surface': parts.append(_surface_panel(axs[1], x, y, np.stack([to_np(ps[0]) for ps in snaps]), idx))
-    return _animation(fig, parts, steps, captions, interval)
-
-# %% ../nbs/05_viz.ipynb #829867f6
-def animate_loss(
-    hist: History, # any History with at least one step
-    every: int|None = None, # show every `every`-th step and the last; default: at most 100 frames
-    interval: int = 50, # milliseconds between frames
-    figsize: tuple = (5, 3.5), # size of the panel, in inches
-    dpi: int = 100, # pixels per inch of each frame
-) -> FitAnimation:
-    "Animate the loss curve of any `hist`, one frame per step shown"
-    if not hist.loss: raise ValueError("animate_loss: hist is empty: no steps were recorded; fit for at least one step first")
-    steps = _frames(len(hist.loss), every, 'animate_loss')
-    captions = [_caption(s, hist.loss) for s in steps]
-    fig, axs = _figure(1, figsize, dpi)
-    return _animation(fig, [_loss_panel(axs[0], hist.loss, steps, captions)], steps, captions, interval)
-
-# %% ../nbs/05_viz.ipynb #791c09d5
-ANIM_FORMATS = ('.gif', '.mp4', '.html')
-
-def check_anim_path(
-    path, # where an animation is about to be saved
-    who: str = 'save_anim', # the caller's name, to start the error message with
-) -> Path:
-    "`path` as a `Path`, after checking that its folder can be written and its extension is one of `ANIM_FORMATS`"
-    path = check_writable(path, who)
-    if path.suffix.lower() not in ANIM_FORMATS:
-        raise ValueError(f"{who}: can't write {str(path)!r}: unknown extension {path.suffix!r}; use {', '.join(ANIM_FORMATS)}")
-    try:  # permission bits don't tell root everything: /sys refuses new files even to root
-        with TemporaryFile(dir=path.parent): pass
-    except OSError as e: raise PermissionError(f"{who}: cannot write in the folder {str(path.parent)!r} ({e.strerror}); choose a folder you can write to") from None
-    return path
-
-# %% ../nbs/05_viz.ipynb #2063774a
-def _save_gif(frames: Iterator[np.ndarray], path: Path, fps: float):
-    "Write `frames` as a looping GIF with Pillow, each frame with its own 64-colour palette"
-    ims = [Image.fromarray(f).quantize(64, method=Image.Quantize.FASTOCTREE) for f in frames]
-    ims[0].save(path, format='gif', save_all=True, append_images=ims[1:], duration=round(1000 / fps), loop=0)
-
-# %% ../nbs/05_viz.ipynb #087b4a74
-def _save_mp4(frames: Iterator[np.ndarray], path: Path, fps: float):
-    "Pipe `frames` one at a time to the ffmpeg binary that the `imageio-ffmpeg` wheel bundles"
-    import imageio_ffmpeg
-    first = next(frames)
-    h, w = first.shape[0] // 2 * 2, first.shape[1] // 2 * 2  # H.264 needs even sizes
-    out = imageio_ffmpeg.write_frames(str(path), (w, h), fps=fps, macro_block_size=1)
-    out.send(None)
-    for f in itertools.chain([first], frames): out.send(np.ascontiguousarray(f[:h, :w]))
-    out.close()
-
-# %% ../nbs/05_viz.ipynb #3144b2dc
-def _page(html: str, title: str) -> str:
-    "A self-contained HTML page around `html`"
-    return f'<!DOCTYPE html>\n<html>\n<head><meta charset="utf-8"><title>{title}</title></head>\n<body>\n{html}\n</body>\n</html>\n'
-
-# %% ../nbs/05_viz.ipynb #d04ad9df
-def _save_other(anim, path: Path, fps: float|None):
-    "Save any matplotlib animation with matplotlib's writers, using ffmpeg from `imageio-ffmpeg`"
-    import imageio_ffmpeg
-    if path.suffix.lower() == '.html': return path.write_text(_page(anim.to_jshtml(fps), path.stem))
-    with matplotlib.rc_context({'animation.ffmpeg_path': imageio_ffmpeg.get_ffmpeg_exe()}):
-        anim.save(path, writer='pillow' if path.suffix.lower() == '.gif' else 'ffmpeg', fps=fps)
-
-# %% ../nbs/05_viz.ipynb #724db13f
-def save_anim(
-    anim: FitAnimation, # usually from `animate_fit`; a matplotlib animation works too, more slowly
-    path: str|Path, # where to write; the extension picks the format, one of `ANIM_FORMATS`
-    fps: float|None = None, # frames per second; default from the animation's interval
-) -> Path:
-    "Save `anim` as a GIF, an MP4 or a self-contained HTML page, chosen by the extension of `path`; an interrupted save leaves the old file"
-    path = check_anim_path(path)
-    ext = path.suffix.lower()
-    with atomic_write(path, 'save_anim') as tmp:
-        if not isinstance(anim, FitAnimation): _save_other(anim, tmp, fps)
-        elif ext == '.html': tmp.write_text(_page(anim.to_jshtml(fps), path.stem))
-        else: (_save_gif if ext == '.gif' else _save_mp4)(anim.render(), tmp, fps or 1000 / anim.interval)
-    return path
+def __getattr__(name: str):
+    "An animation name that moved to `sgdlab.anim`, for code that still imports it from `sgdlab.viz`"
+    if name not in _MOVED: raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+    return getattr(import_module('sgdlab.anim'), name)

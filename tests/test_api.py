@@ -35,6 +35,10 @@ def test_no_duplicate_definitions_across_modules():
             assert o not in seen, f"{o} is defined in both sgdlab.{seen[o]} and sgdlab.{name}"
             seen[o] = name
 
+# A stepper's first three parameters are the stepper protocol's, documented once in `Optimizer`'s docstring
+# (tests/test_optim.py checks that it documents them and that no stepper repeats them); a stepper comments only its own.
+STEPPER_PROTOCOL = ('p', 'g', 'state')
+
 def _undocumented(o):
     "Parameters of callable `o` (a class: its `__init__`, or its fields for a dataclass) that have no docment"
     import dataclasses, inspect
@@ -46,6 +50,7 @@ def _undocumented(o):
     except (ValueError, TypeError): return []
     ps = [k for k, v in sig.parameters.items()
           if k not in ('self', 'return') and v.kind not in (v.VAR_POSITIONAL, v.VAR_KEYWORD)]
+    if ps[:3] == list(STEPPER_PROTOCOL): ps = ps[3:]  # a stepper: the protocol's arguments are documented once
     if not ps: return []
     d = docments(o)
     return [k for k in ps if not d.get(k)]

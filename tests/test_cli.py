@@ -13,7 +13,7 @@ SCRIPT = Path(sys.executable).parent/'sgdlab'
 RUNS = {
     'gif': (CLI + ['demo', '--steps', '20', '--out', '{tmp}/fit.gif'], None),
     'mp4 minibatch': (CLI + ['demo', '--steps', '20', '--bs', '10', '--n', '50', '--seed', '1', '--out', '{tmp}/fit.mp4'], None),
-    'lr zero': (CLI + ['demo', '--lr', '0'], 'lr=0.0 must be a positive, finite number'),
+    'lr zero': (CLI + ['demo', '--lr', '0'], '--lr 0.0 must be a positive, finite number'),
     'unknown extension': (CLI + ['demo', '--out', 'fit.avi'], "unknown extension '.avi'; use .gif, .mp4, .html"),
     'missing folder': (CLI + ['demo', '--out', 'no/such/folder/fit.gif'], 'does not exist'),
     'unwritable folder': (CLI + ['demo', '--out', '/sys/fit.gif'], "cannot write in the folder '/sys'"),
@@ -72,10 +72,10 @@ def test_demo_writes_mp4(procs):
 # The remaining paths call `main` in this process: the same code, without paying for another import of torch.
 @pytest.mark.parametrize('argv, msg', [
     (['demo', '--lr', '-0.5'], 'must be a positive'),
-    (['demo', '--lr', 'nan'], 'lr=nan must be a positive, finite number'),
+    (['demo', '--lr', 'nan'], '--lr nan must be a positive, finite number'),
     (['demo', '--lr', 'fast'], "invalid float value: 'fast'"),
-    (['demo', '--steps', '0'], 'steps=0 must be a positive whole number'),
-    (['demo', '--bs', '0'], 'bs=0 must be a positive whole number'),
+    (['demo', '--steps', '0'], '--steps 0 must be a positive whole number'),
+    (['demo', '--bs', '0'], '--bs 0 must be a positive whole number'),
     (['demo', '--n', '0'], 'need at least 2 points'),
     (['demo', '--out', 'OUT/x.gif/'], "is a folder"),
     (['demo', '--out', 'OUT'], "is a folder"),
@@ -99,12 +99,12 @@ def test_steps_need_not_fill_epochs(steps, bs, n, batches, tmp_path, capsys):
     with Image.open(tmp_path/'f.gif') as im: assert im.n_frames == steps + 1
 
 
-def test_formats_come_from_viz(monkeypatch, capsys):
-    "One list of formats: the help shows viz's, and the check follows it when it changes"
-    import sgdlab.viz
+def test_formats_come_from_anim(monkeypatch, capsys):
+    "One list of formats: the help shows anim's, and the check follows it when it changes"
+    import sgdlab.anim
     with pytest.raises(SystemExit): main(['demo', '--help'])
     assert '.gif, .mp4, .html' in ' '.join(capsys.readouterr().out.split())
-    monkeypatch.setattr(sgdlab.viz, 'ANIM_FORMATS', ('.gif',))
+    monkeypatch.setattr(sgdlab.anim, 'ANIM_FORMATS', ('.gif',))
     with pytest.raises(SystemExit) as e: main(['demo', '--out', 'fit.mp4'])
     assert e.value.code == 2 and "unknown extension '.mp4'; use .gif\n" in capsys.readouterr().err
 
@@ -113,3 +113,25 @@ def test_html_in_process(tmp_path, capsys):
     assert main(['demo', '--steps', '15', '--lr', '0.3', '--out', str(tmp_path/'fit.html')]) == 0
     assert capsys.readouterr().out.strip().endswith(f"wrote {tmp_path/'fit.html'}")
     assert (tmp_path/'fit.html').read_text().count('data:image/png;base64,') == 16
+
+
+# Issue 20 §5: a bad flag is named as the user typed it, never as the library's argument
+@pytest.mark.parametrize('argv, msg', [
+    (['demo', '--lr', '-1'], '--lr -1.0 must be a positive, finite number such as 0.1'),
+    (['demo', '--bs', '0'], '--bs 0 must be a positive whole number'),
+    (['demo', '--bs', '-3'], '--bs -3 must be a positive whole number'),
+    (['demo', '--steps', '-2'], '--steps -2 must be a positive whole number'),
+    (['demo', '--seed', '99999999999999999999'], '--seed 99999999999999999999 is out of range; use a whole number'),
+])
+def test_errors_name_the_flag_the_user_typed(argv, msg, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e: main(argv + ['--out', str(tmp_path/'x.gif')])
+    out, err = capsys.readouterr()
+    assert e.value.code == 2 and len(err.strip().splitlines()) == 1 and msg in err, err
+    assert not any(w in err for w in ('lr=', 'bs=', 'steps=', 'seed=', 'DataLoader', 'Overflow')), err
+    assert out == '' and list(tmp_path.iterdir()) == []
+
+
+def test_divergence_names_the_lr_flag(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e: main(['demo', '--lr', '5', '--steps', '200', '--out', str(tmp_path/'x.gif')])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and 'with --lr 5.0' in err and 'e.g. --lr 0.5' in err and 'lr=' not in err, err

@@ -397,3 +397,31 @@ def test_a_stepper_returning_a_bare_tensor_is_explained():
     w.sum().backward()
     with pytest.raises(TypeError, match='stepper <lambda> returned a Tensor; a stepper returns a dict'):
         Optimizer([w], [lambda p, g, state, lr: g * lr], lr=0.1).step()
+
+
+def test_the_stepper_protocol_is_documented_once_in_optimizer():
+    "Issue 24 §3: `Optimizer`'s docstring documents p, g, state and the hyper-parameters; no stepper repeats them"
+    from fastcore.docments import docments
+    doc = ' '.join(Optimizer.__doc__.split())
+    assert 'f(p, g, state, **hypers)' in doc
+    shared = ('`p` is the parameter', '`g` its update direction', '`state` the parameter', '**kwargs', '`f.defaults`')
+    for arg in shared:
+        assert arg in doc, arg
+    steppers = [f for f in vars(optim).values()
+                if inspect.isfunction(f) and list(inspect.signature(f).parameters)[:3] == ['p', 'g', 'state']]
+    assert len(steppers) >= 10, [f.__name__ for f in steppers]
+    for f in steppers:
+        d = docments(f)
+        assert not any(d[k] for k in ('p', 'g', 'state')), f"{f.__name__} repeats the protocol's docments"
+        own = [k for k in inspect.signature(f).parameters if k not in ('p', 'g', 'state', 'kwargs')]
+        assert all(d[k] for k in own), f"{f.__name__}: hyper-parameters without a docment"
+        signature = inspect.getsource(f).split('"')[0].rstrip().splitlines()  # up to the docstring
+        assert len(signature) <= 1 + len(own) + 1, f"{f.__name__}: a line for the protocol, one per hyper-parameter"
+
+
+def test_optimizer_methods_are_defined_in_its_class_body():
+    "Issue 24: no method attached to `Optimizer` after its definition"
+    names = ('step', 'zero_grad', '__getattr__', '__setattr__', '__dir__', 'state_dict', 'load_state_dict', '__repr__')
+    for name in names:
+        f = vars(Optimizer)[name]
+        assert f.__qualname__ == f'Optimizer.{name}', f.__qualname__

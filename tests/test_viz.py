@@ -14,7 +14,8 @@ from torch.nn.utils import skip_init
 import sgdlab
 from sgdlab import (History, FitAnimation, animate_fit, animate_loss, fit, least_squares, linear_data, loss_surface,
                     plot_fit, plot_function, quadratic_data, save_anim, to_np)
-from sgdlab import viz
+from sgdlab import anim, viz
+from sgdlab.anim import _png
 
 
 @pytest.fixture(scope='module')
@@ -45,11 +46,11 @@ def snapshots(hist):
 def test_import_sgdlab_leaves_matplotlib_alone():
     code = textwrap.dedent("""
         import sys, sgdlab
-        assert 'matplotlib' not in sys.modules and 'sgdlab.viz' not in sys.modules
+        assert 'matplotlib' not in sys.modules and 'sgdlab.viz' not in sys.modules and 'sgdlab.anim' not in sys.modules
         assert 'animate_fit' in dir(sgdlab) and 'save_anim' in sgdlab.__all__
         from sgdlab import animate_fit
-        import sgdlab.viz
-        assert animate_fit is sgdlab.viz.animate_fit and 'matplotlib' in sys.modules
+        import sgdlab.anim
+        assert animate_fit is sgdlab.anim.animate_fit and 'matplotlib' in sys.modules
         try: sgdlab.no_such_name
         except AttributeError as e: assert 'no_such_name' in str(e)
         else: raise AssertionError('no AttributeError')
@@ -58,20 +59,20 @@ def test_import_sgdlab_leaves_matplotlib_alone():
 
 
 def test_lazy_names_are_viz_all():
-    assert sorted(sgdlab._LAZY) == sorted(viz.__all__)
-    assert all(getattr(sgdlab, n) is getattr(viz, n) for n in viz.__all__)
+    assert sorted(sgdlab._LAZY) == sorted(viz.__all__ + anim.__all__)
+    assert all(getattr(sgdlab, n) is getattr(mod, n) for mod in (viz, anim) for n in mod.__all__)
 
 
 def test_star_import_gives_viz_names_not_submodules():
     ns = {}
     exec('from sgdlab import *', ns)
-    assert ns['animate_fit'] is viz.animate_fit and ns['fit'] is sgdlab.fit
-    assert 'viz' not in ns and 'data' not in ns
+    assert ns['animate_fit'] is anim.animate_fit and ns['fit'] is sgdlab.fit
+    assert 'viz' not in ns and 'anim' not in ns and 'data' not in ns
 
 
 def test_no_private_matplotlib_attributes():
     "FitAnimation uses matplotlib's public API only (STYLE.md, rule 11)"
-    src = Path(viz.__file__).read_text()
+    src = Path(viz.__file__).read_text() + Path(anim.__file__).read_text()
     for name in ('_saved_frames', '_draw_was_started', '_fig', '_artists', '_interval', '_func', '_framedata'):
         assert f'.{name}' not in src, name
     assert not issubclass(FitAnimation, FuncAnimation)
@@ -341,7 +342,7 @@ def test_display_bundle_is_player_plus_still(data):
     assert first.startswith('data:image/png;base64,')  # the first frame shows before any script runs
     assert '<script' in html and 'http' not in html and 'font-awesome' not in html
     import base64, io
-    assert bundle['image/png'] == base64.b64encode(viz._png(np.asarray(anim.still()))).decode()  # the final frame
+    assert bundle['image/png'] == base64.b64encode(_png(np.asarray(anim.still()))).decode()  # the final frame
     with Image.open(io.BytesIO(base64.b64decode(bundle['image/png']))) as im: assert im.size == (500, 350)
     assert dict(matplotlib.rcParams) == rc0
     assert repr(anim).startswith(f'FitAnimation({len(anim)} frames: step 0 ')
@@ -385,7 +386,7 @@ def test_save_rejects_bad_paths(data, tmp_path):
     for ext in ('gif', 'mp4'):
         with pytest.raises(PermissionError, match="'/sys'"): save_anim(anim, f'/sys/x.{ext}')
     assert [p.name for p in tmp_path.iterdir()] == ['d.gif']
-    assert viz.ANIM_FORMATS == ('.gif', '.mp4', '.html')
+    assert sgdlab.anim.ANIM_FORMATS == ('.gif', '.mp4', '.html')
 
 
 KILLED_SAVE = """
@@ -454,3 +455,50 @@ def test_gpu_tensors(data):
     hc = History(loss=hist.loss, params=[tuple(p.cuda() for p in ps) for ps in hist.params])
     assert len(list(animate_fit(xc, yc, hc, every=10, panel='surface').render())) == 4
     assert len(animate_fit(xc, yc, hc, model=lambda x: x@ac, params=[ac], every=10)) == 4
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Issue 24 §5: plots and animations in two modules, the player a package data file; issue 23: the player's pace
+
+def test_animation_names_moved_to_anim_and_still_import_from_viz():
+    "viz holds the static plots; anim the animations, whose names a lesson may still import from sgdlab.viz"
+    assert set(viz.__all__) == {'to_np', 'plot_function', 'plot_fit', 'loss_surface'}
+    moved = {'FitAnimation', 'animate_fit', 'animate_loss', 'save_anim', 'ANIM_FORMATS', 'check_anim_path'}
+    assert set(anim.__all__) == moved
+    from sgdlab.viz import animate_fit as moved, save_anim as moved_save
+    assert moved is anim.animate_fit and moved_save is anim.save_anim
+    with pytest.raises(AttributeError, match='no_such_name'): viz.no_such_name
+    code = "import sys, sgdlab.viz; assert 'sgdlab.anim' not in sys.modules"  # viz never imports anim at load time
+    subprocess.run([sys.executable, '-c', code], check=True)
+
+
+def test_player_is_package_data_not_a_string_in_the_module(data):
+    "The player's HTML, CSS and JavaScript are files beside anim.py, read with importlib.resources, and all inlined"
+    from importlib.resources import files
+    x, y, a, hist = data
+    parts = {ext: files('sgdlab').joinpath(f'player.{ext}').read_text() for ext in ('html', 'css', 'js')}
+    src = Path(anim.__file__).read_text()
+    assert '<button' not in src and 'querySelector' not in src and 'border-radius' not in src
+    html = animate_fit(x, y, hist, every=10).to_jshtml()
+    assert parts['css'] in html and parts['js'] in html and '$' not in html.replace(parts['js'], '')
+    assert all(len(line) <= 120 for p in parts.values() for line in p.splitlines())
+
+
+def test_pace_defaults_play_once_slowly_and_hold_the_last_frame(data, tmp_path):
+    "A frame every 150 ms, played once by default; looping holds the last frame, in the player and in a GIF"
+    x, y, a, hist = data
+    fit_anim, loss_anim = animate_fit(x, y, hist, every=10), animate_loss(hist, every=10)
+    assert fit_anim.interval == loss_anim.interval == 150
+    once, looped = fit_anim.to_jshtml(), fit_anim.to_jshtml(default_mode='loop')
+    assert '<input type="checkbox"> loop' in once.replace('\n ', ' ') and ' checked>' not in once
+    assert ' checked>' in looped
+    assert f', 150, {anim._HOLD_MS});' in once and anim._HOLD_MS >= 1000
+    assert ' checked>' not in fit_anim._repr_mimebundle_()['text/html']
+    with pytest.raises(ValueError, match="default_mode='reflect' must be 'once' or 'loop'"):
+        fit_anim.to_jshtml(default_mode='reflect')
+    with Image.open(save_anim(fit_anim, tmp_path/'fit.gif')) as im:
+        durations = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            durations.append(im.info['duration'])
+    assert durations == [150] * (len(fit_anim) - 1) + [anim._HOLD_MS]

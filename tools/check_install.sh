@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make check-install`: sgdlab as a user gets it. `pip install .` (not editable) into a fresh venv, then, from a
-# folder outside the repository, import it, load the MNIST sample and run the demo command.
+# folder outside the repository, import it, load the MNIST sample, render an animation's HTML player (its HTML, CSS
+# and JavaScript are package data) and run the demo command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1 MPLBACKEND=Agg
@@ -19,6 +20,17 @@ assert 'site-packages' in where.parts, f"sgdlab was imported from {where}, not f
 tx, ty, vx, vy = sgdlab.mnist_sample()
 assert tx.shape[1:] == (28, 28) and len(tx) == len(ty) and len(vx) == len(vy) > 0, (tx.shape, vx.shape)
 print(f"check-install: sgdlab {sgdlab.__version__} from {where}; mnist_sample: {len(tx)} train, {len(vx)} valid images")
+# The animation player's HTML, CSS and JavaScript are package data: the wheel must carry them, and a player renders
+import torch
+from importlib.resources import files
+parts = {ext: files('sgdlab').joinpath(f'player.{ext}') for ext in ('html', 'css', 'js')}
+assert all(p.is_file() and 'site-packages' in str(p) for p in parts.values()), parts
+x, y = sgdlab.linear_data(20, seed=0)
+h = sgdlab.History(loss=[2., 1.], params=[(torch.tensor([0., 1.]),), (torch.tensor([1., 1.]),)])
+html = sgdlab.animate_fit(x, y, h, every=1).to_jshtml()
+css, js = parts['css'].read_text(), parts['js'].read_text()
+assert html.startswith('<div class="sgdlab-anim"') and css in html and js in html and '$' not in html.replace(js, '')
+print(f"check-install: animate_fit rendered a {len(html) // 1000} kB player from the installed player.html/.css/.js")
 EOF
 "$venv/bin/sgdlab" demo --steps 20 --out x.gif > demo.log
 python3 -c "import sys; b = open('x.gif', 'rb').read(6); sys.exit(b not in (b'GIF89a', b'GIF87a'))"
