@@ -16,6 +16,7 @@ from .exercises import *
 from .exercises_lesson1 import *
 from .exercises_lesson2 import *
 from .exercises_lesson3 import *
+from .exercises_lesson4 import *
 from .distributed import *
 
 # Plotting imports matplotlib, which takes longer to load than the rest of sgdlab, so `import sgdlab` does not
