@@ -1,0 +1,36 @@
+"""The text of every notebook: no control characters in markdown (issue 22 §2). A LaTeX formula written inside an
+ordinary Python string loses its backslashes (`\\text` becomes a TAB and `ext`, `\\frac` a form feed and `rac`,
+`\\approx` a BEL and `pprox`), and the math silently stops rendering; this catches it in any notebook."""
+import json, unicodedata
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NBS = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts)
+
+
+def control_chars(text: str) -> list[tuple[int, str]]:
+    "(line number, character name) of each control character in `text` other than the newline"
+    found = []
+    for i, line in enumerate(text.split('\n'), 1):
+        found += [(i, unicodedata.name(ch, f'U+{ord(ch):04X}')) for ch in line if unicodedata.category(ch) == 'Cc']
+        if line.startswith('rac{'): found.append((i, 'a line starting `rac{`: the form feed of a `\\frac`, split'))
+    return found
+
+
+def test_control_chars_are_found():
+    "The checker itself: the three characters that `\\text`, `\\frac` and `\\approx` turn into, and nothing else"
+    assert [c for _, c in control_chars('$$\text{lr} = \frac{2}{3} \approx 0.7$$\nok')] == ['U+0009', 'U+000C', 'U+0007']
+    assert control_chars('$$\\text{lr} = \\frac{2}{3} \\approx 0.7$$\nline two, with ✔ and κ') == []
+    assert len(control_chars('$$x = \nrac{2}{3}$$')) == 1   # how `\frac` looks once the notebook is saved
+
+
+def test_there_are_notebooks(): assert len(NBS) >= 10
+
+
+@pytest.mark.parametrize('nb', NBS, ids=lambda p: p.name)
+def test_markdown_has_no_control_characters(nb):
+    cells = json.loads(nb.read_text())['cells']
+    bad = {f"cell {i} ({c.get('id')}), line {line}": ch for i, c in enumerate(cells) if c['cell_type'] == 'markdown'
+           for line, ch in control_chars(''.join(c['source']))}
+    assert not bad, f"{nb.name}: control characters in markdown (a formula written in a Python string?): {bad}"
