@@ -234,8 +234,8 @@ class Values:
 
     @property
     def rule(self) -> str:
-        "The tolerance in words"
-        return f"to within {self.tol:g}"
+        "The tolerance in words, as the lesson states it: 'to within 1e-4'"
+        return f"to within {self.tol:.0e}".replace('e-0', 'e-')
 
     def reference(self) -> Tensor:
         "The target, as a new tensor"
