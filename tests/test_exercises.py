@@ -153,11 +153,15 @@ def test_judges_data_is_fresh_after_a_mutating_answer(capsys):
 
 # --- numbering ---------------------------------------------------------------------------------------------------
 
+class _LoudRepr:
+    def __repr__(self): raise RuntimeError('no repr')
+
 @pytest.mark.parametrize('lesson, n', [(9, 1), (3, 7), (1, 99), (1, 0), (None, None), (1, 'a'), ('x', 1), (1.0, 1),
-                                       (True, 1), (1, 2.5), (-1, 1)])
+                                       (True, 1), (1, 2.5), (-1, 1), (_LoudRepr(), 1), ('1', _LoudRepr()),
+                                       ('x' * 10_000, 1), (np.bool_(True), 1)])
 def test_unknown_exercise(capsys, lesson, n):
     ok, out = run(capsys, lesson, n, 1)
-    assert ok is False and ('no such exercise' in out or 'no lesson' in out or 'whole number' in out), out
+    assert ok is False and any(w in out for w in ('no such exercise', 'no lesson', 'whole number', 'not a string')), out
 
 
 @pytest.mark.parametrize('nb, n', [(10, 3), (11, 2), (12, 5)])
