@@ -29,6 +29,11 @@ def _text(o, limit: int = 100) -> str:
     s = next((l.strip() for l in s.splitlines() if l.strip()), '')
     return s if len(s) <= limit else s[:limit - 1] + '…'
 
+def _repr(o, limit: int = 20) -> str:
+    "`repr(o)` cut to `limit` characters; never raises"
+    try: return _text(repr(o), limit)
+    except Exception: return f'<{type(o).__name__}>'
+
 def _kind(v) -> str:
     "A short description of `v` for a hint: 'None', 'a tensor of shape (3,)', 'a string', 'a function', 'a list', ..."
     if v is None: return 'None'
@@ -234,8 +239,8 @@ class Values:
 
     @property
     def rule(self) -> str:
-        "The tolerance in words"
-        return f"to within {self.tol:g}"
+        "The tolerance in words, as the lesson states it: 'to within 1e-4'"
+        return f"to within {self.tol:.0e}".replace('e-0', 'e-')
 
     def reference(self) -> Tensor:
         "The target, as a new tensor"
@@ -318,7 +323,7 @@ def _find(lesson, n):
     if L is None:
         if isinstance(lesson, str) and lesson.strip().isdigit():
             L = _lesson_of_notebook(int(lesson)) or int(lesson)
-            return f"give the lesson as a number, not a string: check({L}, {_text(repr(n), 20)}, answer)"
+            return f"give the lesson as a number, not a string: check({L}, {_repr(n)}, answer)"
         return f"give the lesson's number, a whole number such as 1; this is {_kind(lesson)} (lessons: {have})"
     if k is None: return f"give the exercise's number, a whole number such as 1; this is {_kind(n)}"
     if L not in _LESSONS:
@@ -332,7 +337,7 @@ def _find(lesson, n):
 def _label(lesson, n) -> str:
     "'Exercise 1.3', or the call as written when the numbers are not whole numbers"
     L, k = _index(lesson), _index(n)
-    if L is None or k is None: return f"check({_text(repr(lesson), 20)}, {_text(repr(n), 20)}, …)"
+    if L is None or k is None: return f"check({_repr(lesson)}, {_repr(n)}, …)"
     return f"Exercise {L}.{k}"
 
 _NOT_YET = "not attempted yet: replace the ... with your answer and run both cells again"

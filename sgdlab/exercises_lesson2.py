@@ -68,12 +68,15 @@ _EXERCISES[3] = Number(
     low="too small: gradient descent still converges a little above that",
     high="too large: the factor 1 - 2·lr is already beyond -1 there")
 
-# %% ../nbs/07c_exercises_lesson2.ipynb #4c861c1b
-_N_PARAMS = 784*30 + 30 + 30*1 + 1
+# %% ../nbs/07c_exercises_lesson2.ipynb #55ea9696
+_N_PARAMS = 784*50 + 50 + 50*10 + 10
+_BOTH_LAYERS = "count both linear layers, each with its weights and its biases"
 _EXERCISES[4] = Count(
-    'parameters of simple_net', _N_PARAMS,
-    slips=[(784*30 + 30, "did you count the biases, and the second layer? each linear layer has one bias per output"),
-           (784*30, "count both linear layers, each with its weights and its biases"),
+    'parameters of a 784-50-10 net', _N_PARAMS,
+    slips=[(784*50 + 50*10, "did you count the biases? each linear layer has one per output"),
+           (784*50 + 50, _BOTH_LAYERS), (784*50, _BOTH_LAYERS),
+           (784*50 + 50 + 50 + 1, "that counts one output; this net has ten"),
+           (784*30 + 30 + 30 + 1, "that is simple_net's count, which the lesson gives; this net is wider"),
            *[(_N_PARAMS + d, "off by one or two: count the biases again") for d in (-2, -1, 1, 2)]],
     otherwise="not quite: a linear layer from n_in to n_out holds n_in·n_out weights and n_out biases")
 
