@@ -18,6 +18,10 @@ from .callbacks import *
 from .schedule import *
 from .mnist import *
 from .exercises import *
+from .exercises_lesson1 import *
+from .exercises_lesson2 import *
+from .exercises_lesson3 import *
+from .exercises_lesson4 import *
 # imported last, and always: importing it registers DataParallel among the callbacks every Learner starts with
 from .distributed import *
 

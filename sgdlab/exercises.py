@@ -1,4 +1,4 @@
-"""One call checks each exercise of the lessons: `check(lesson, n, answer)` prints ✔ or a hint that does not give the answer away
+"""`check(lesson, n, answer)`: ✔ or a hint that does not give the answer away, from each lesson's table of exercises
 
 Docs: https://sgdlab.github.io/sgdlab/exercises.html.md"""
 
@@ -7,433 +7,353 @@ Docs: https://sgdlab.github.io/sgdlab/exercises.html.md"""
 # %% ../nbs/07a_exercises.ipynb #05d26e16
 from __future__ import annotations
 import math, numbers
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from decimal import Decimal
 import numpy as np
 import torch
-from torch import Tensor, nn
-from .data import make_generator, linear_data, least_squares
-from .losses import mse, mae
-from .learner import fit
-from .mnist import mnist_sample, mnist_loss, batch_accuracy
-from .optim import Optimizer, average_grad
-from .schedule import one_cycle
+from torch import Tensor
 
 # %% auto #0
 __all__ = ['check']
 
 # %% ../nbs/07a_exercises.ipynb #0261d9b3
-class _Hint(Exception):
-    "Raised by a checker with a message for the learner"
+class Hint(Exception):
+    "Raised by a judge with one sentence for the learner"
 
 # %% ../nbs/07a_exercises.ipynb #990ebcbb
+def _text(o, limit: int = 100) -> str:
+    "The first line of `str(o)`, cut to `limit` characters; never raises"
+    try: s = str(o)
+    except Exception: s = f'<{type(o).__name__}>'
+    s = next((l.strip() for l in s.splitlines() if l.strip()), '')
+    return s if len(s) <= limit else s[:limit - 1] + '…'
+
+def _repr(o, limit: int = 20) -> str:
+    "`repr(o)` cut to `limit` characters; never raises"
+    try: return _text(repr(o), limit)
+    except Exception: return f'<{type(o).__name__}>'
+
 def _kind(v) -> str:
-    "A short description of `v` for a hint"
+    "A short description of `v` for a hint: 'None', 'a tensor of shape (3,)', 'a string', 'a function', 'a list', ..."
     if v is None: return 'None'
     if isinstance(v, Tensor): return f'a tensor of shape {tuple(v.shape)}'
+    if isinstance(v, str): return 'a string'
     if callable(v): return 'a function'
     return f'a {type(v).__name__}'
 
-def _number(v) -> float:
-    "`v` as a finite float, or a `_Hint` saying why it is not one"
-    if isinstance(v, Tensor) and v.numel() == 1: v = v.item()
-    elif isinstance(v, np.ndarray) and v.size == 1: v = v.item()
-    if isinstance(v, bool) or not isinstance(v, numbers.Real): raise _Hint(f"give a single number; this is {_kind(v)}")
-    v = float(v)
-    if not math.isfinite(v): raise _Hint(f"give a finite number, not {v}")
-    return v
+# %% ../nbs/07a_exercises.ipynb #0a6e7b42
+_COMPLEX = "give a real number; this one is complex"
+_TOO_LARGE = "give a number that fits in a float; this one is too large"
 
-def _whole(v) -> int:
-    "`v` as an int, if it is a whole number"
-    f = _number(v)
-    if f != round(f): raise _Hint(f"this counts something, so it is a whole number; {f} is not")
-    return int(round(f))
+def as_number(
+    v, # the learner's answer
+) -> float:
+    "`v` as a finite float, or a `Hint` saying why it is not one"
+    if isinstance(v, Tensor) and v.numel() == 1 or isinstance(v, np.ndarray) and v.size == 1:
+        if torch.is_complex(v) if isinstance(v, Tensor) else np.iscomplexobj(v): raise Hint(_COMPLEX)
+        try: v = v.item()
+        except Exception: raise Hint(f"give a number; the value of {_kind(v)} could not be read") from None
+    if isinstance(v, str):
+        try: float(v)
+        except ValueError: raise Hint("give a number; this is a string") from None
+        raise Hint(f"give a number, not a string: write {_text(v, 20)} without quotes")
+    if isinstance(v, numbers.Complex) and not isinstance(v, numbers.Real): raise Hint(_COMPLEX)
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Real, Decimal)):
+        raise Hint(f"give a single number; this is {_kind(v)}")
+    try: f = float(v)
+    except (OverflowError, ValueError, TypeError): raise Hint(_TOO_LARGE) from None
+    if not math.isfinite(f): raise Hint(f"give a finite number, not {f}")
+    return f
 
-def _near(v: float, target: float, rel: float = 0.01) -> bool: return abs(v - target) <= rel * abs(target)
+def as_count(
+    v, # the learner's answer
+) -> int:
+    "`v` as an int, if it is a whole number, or a `Hint`"
+    f = as_number(v)
+    if f != math.floor(f): raise Hint(f"this counts something, so it is a whole number; {f:g} is not")
+    return int(f)
 
 # %% ../nbs/07a_exercises.ipynb #96448a0c
-def _tensor(v, shape: tuple, what: str) -> Tensor:
-    "`v` as a float64 CPU tensor of `shape`, or a `_Hint`"
-    if v is None or isinstance(v, (str, bytes)) or callable(v): raise _Hint(f"give {what}, a tensor of shape {shape}; this is {_kind(v)}")
-    try: t = v.detach().to('cpu', torch.float64) if isinstance(v, Tensor) else torch.as_tensor(np.asarray(v, dtype=float))
-    except (TypeError, ValueError, RuntimeError): raise _Hint(f"give {what}, a tensor of shape {shape}; this is {_kind(v)}") from None
-    if tuple(t.shape) != tuple(shape): raise _Hint(f"{what} should have shape {tuple(shape)}; yours has shape {tuple(t.shape)}")
-    if not torch.isfinite(t).all(): raise _Hint(f"{what} holds NaN or infinite values")
+def as_tensor(
+    v, # the learner's answer
+    shape: tuple, # the shape it must have
+    what: str, # what it holds, for the hint: 'the gradient'
+) -> Tensor:
+    "`v` as a float64 CPU tensor of `shape`, or a `Hint`"
+    bad = Hint(f"give {what}, a tensor of shape {tuple(shape)}; this is {_kind(v)}")
+    if v is None or isinstance(v, (str, bytes)) or callable(v): raise bad
+    if isinstance(v, Tensor) and v.is_complex(): raise Hint(f"{what} should hold real numbers; this tensor is complex")
+    try:
+        if isinstance(v, Tensor): t = (v.to_dense() if v.layout != torch.strided else v).detach().double().cpu()
+        else: t = torch.as_tensor(np.asarray(v, dtype=float))
+    except Exception: raise bad from None
+    if tuple(t.shape) != tuple(shape):
+        raise Hint(f"{what} should have shape {tuple(shape)}; yours has shape {tuple(t.shape)}")
+    if not torch.isfinite(t).all(): raise Hint(f"{what} holds NaN or infinite values")
     return t
 
-def _close(a: Tensor, b, tol: float = 1e-4) -> bool:
-    "Do `a` and `b` agree to within `tol`, relative to the size of `b`?"
+def close(
+    a: Tensor, # the learner's values, from `as_tensor`
+    b, # the values to compare with
+    tol: float = 1e-4, # the largest difference allowed, relative to the size of `b` (at least 1)
+) -> bool:
+    "Do `a` and `b` have the same shape and agree to within `tol`?"
     b = torch.as_tensor(b, dtype=torch.float64)
-    return bool((a - b).abs().max() <= tol * max(1., b.abs().max().item()))
+    if tuple(a.shape) != tuple(b.shape): return False
+    return a.numel() == 0 or bool((a - b).abs().max() <= tol * max(1., b.abs().max().item()))
+
+def near(
+    v: float, # a number
+    target: float, # the number it should be near
+    rel: float = 0.01, # the largest difference allowed, relative to `target`
+) -> bool:
+    "Is `v` within `rel` of `target`, relatively?"
+    return abs(v - target) <= rel * abs(target)
 
 # %% ../nbs/07a_exercises.ipynb #a6bf4563
-def _func(v, signature: str) -> Callable:
-    "`v` if it is a function, else a `_Hint` showing the expected `def`"
-    if not callable(v): raise _Hint(f"give a function, `def {signature}: ...`; this is {_kind(v)}")
+def as_function(
+    v, # the learner's answer
+    signature: str, # the function the exercise asks for, e.g. 'update(a, x, y, lr)'
+) -> Callable:
+    "`v` if it is a function, else a `Hint` showing the expected `def`"
+    if not callable(v): raise Hint(f"give a function, `def {signature}: ...`; this is {_kind(v)}")
     return v
 
-def _call(f: Callable, signature: str, *args):
-    "`f(*args)`, with any error it raises turned into a `_Hint`"
-    try: return f(*args)
-    except Exception as e: raise _Hint(f"calling your {signature} raised {type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}") from None
+def _arg_names(signature: str) -> list[str]:
+    "The parameter names in 'f(a, x, y, lr)'"
+    return [s.strip() for s in signature[signature.index('(') + 1:signature.rindex(')')].split(',')]
+
+def _same(t: Tensor, before: Tensor) -> bool:
+    "Is tensor `t` unchanged since its copy `before` was taken?"
+    t = t.detach()
+    return t.shape == before.shape and t.dtype == before.dtype and torch.equal(t.isnan(), before.isnan()) and \
+        torch.equal(t.nan_to_num(), before.nan_to_num())
+
+def run_answer(
+    f: Callable, # the learner's function
+    signature: str, # what it is, for hints: 'update(a, x, y, lr)'
+    *args, # its inputs, made by the judge for this call
+    may_change: Sequence[str] = (), # the names of the inputs it is meant to change in place
+):
+    "`f(*args)`, its errors turned into a `Hint`, PyTorch's global modes kept, and inputs it changed in place named"
+    before = [a.detach().clone() if isinstance(a, Tensor) else None for a in args]
+    grad, dtype = torch.is_grad_enabled(), torch.get_default_dtype()
+    try: out = f(*args)
+    except KeyboardInterrupt: raise
+    except SystemExit: raise Hint(f"your {signature} called sys.exit() or exit(); return a value instead") from None
+    except BaseException as e: raise Hint(f"calling your {signature} raised {type(e).__name__}: {_text(e)}") from None
+    finally: torch.set_grad_enabled(grad); torch.set_default_dtype(dtype)
+    for name, a, b in zip(_arg_names(signature), args, before):
+        if b is not None and name not in may_change and not _same(a, b):
+            raise Hint(f"your {signature} changed its input `{name}` in place; it should only read it")
+    return out
+
+# %% ../nbs/07a_exercises.ipynb #3c8a7b55
+def _value(t):
+    "`t()` if `t` is a function, else `t`"
+    return t() if callable(t) else t
+
+def _pct(tol: float) -> str: return f"{tol * 100:g}%"
+
+def _digits(v: float) -> int:
+    "How many significant digits `v` has as written (its shortest repr): 0.038 has 2, 15.8 has 3"
+    mantissa = repr(abs(v)).split('e')[0]
+    return len(mantissa.replace('.', '').strip('0')) if v else 0
+
+def _rounded(v: float, target: float) -> bool:
+    "Is `v`, with at least two significant digits, `target` rounded or cut to the digits it shows?"
+    d = _digits(v)
+    if d < 2: return False
+    last = 10.0 ** (math.floor(math.log10(abs(v))) - d + 1)      # one unit in `v`'s last digit
+    return abs(v - target) <= last * (1 + 1e-9)
+
+# %% ../nbs/07a_exercises.ipynb #7f3e2c19
+@dataclass
+class Number:
+    "An exercise whose answer is one number: the target, how close counts, and a hint for each known slip"
+    title: str # what the exercise asks, in a few words
+    target: float | Callable # the answer, or a function that computes it
+    tol: float = 0.005 # relative tolerance; 0.005 accepts any answer correct to three significant figures
+    slips: Sequence[tuple] = () # `(value, hint)` or `(value, hint, tol)`: a known wrong answer (or function giving it)
+    also: Sequence = () # other answers that count as right (values, or functions giving them), judged with `tol`
+    low: str = 'too small' # the hint for an answer below the target that matches no slip
+    high: str = 'too large' # the hint for an answer above it
+    rules: Sequence[tuple] = () # `(test, hint)`: an answer for which `test(answer)` is true gets `hint`
+
+    @property
+    def rule(self) -> str:
+        "The tolerance in words, as the lesson states it: 'within 0.5%'"
+        return f"within {_pct(self.tol)}"
+
+    def reference(self) -> float:
+        "The target"
+        return float(_value(self.target))
+
+    def judge(self, answer):
+        "Return if `answer` is right; raise a `Hint` if not"
+        v = as_number(answer)
+        rights = [self.reference()] + [float(_value(a)) for a in self.also]
+        if any(near(v, t, self.tol) for t in rights): return
+        for test, hint in self.rules:
+            if test(v): raise Hint(hint)
+        for value, hint, *tol in self.slips:
+            if near(v, float(_value(value)), tol[0] if tol else 0.01): raise Hint(hint)
+        t = min(rights, key=lambda t: abs(v - t))
+        if _rounded(v, t): raise Hint(f"close: give more digits (answers {self.rule} count)")
+        side = self.high if v > t else self.low
+        if near(v, t, 3 * self.tol): raise Hint(f"close, but not {self.rule}; {side}")
+        raise Hint(side)
+
+# %% ../nbs/07a_exercises.ipynb #1e0b6f3a
+@dataclass
+class Count:
+    "An exercise whose answer is a whole number, judged exactly, with a hint for each known slip"
+    title: str # what the exercise asks, in a few words
+    target: int # the answer
+    slips: Sequence[tuple] = () # `(value, hint)`: a known wrong count and what to say
+    otherwise: str = 'not quite' # the hint for any other wrong count
+    rule = 'exactly'
+
+    def reference(self) -> int:
+        "The target"
+        return self.target
+
+    def judge(self, answer):
+        "Return if `answer` is right; raise a `Hint` if not"
+        v = as_count(answer)
+        if v == self.target: return
+        for value, hint in self.slips:
+            if v == value: raise Hint(hint)
+        raise Hint(self.otherwise)
+
+@dataclass
+class Values:
+    "An exercise whose answer is a tensor: the target values, which fix the shape, and a hint for each known slip"
+    title: str # what the exercise asks, in a few words
+    target: Tensor | Callable # the answer, or a function that computes it
+    what: str # what the tensor holds, for hints: 'one distance per training 7'
+    slips: Sequence[tuple] = () # `(values, hint)`: a known wrong tensor (or a function giving it) and what to say
+    otherwise: str = 'not quite' # the hint for any other wrong tensor
+    tol: float = 1e-4 # the largest difference allowed, relative to the target's size (at least 1)
+
+    @property
+    def rule(self) -> str:
+        "The tolerance in words, as the lesson states it: 'to within 1e-4'"
+        return f"to within {self.tol:.0e}".replace('e-0', 'e-')
+
+    def reference(self) -> Tensor:
+        "The target, as a new tensor"
+        return torch.as_tensor(_value(self.target)).clone()
+
+    def judge(self, answer):
+        "Return if `answer` is right; raise a `Hint` if not"
+        want = self.reference().double()
+        got = as_tensor(answer, tuple(want.shape), self.what)
+        if close(got, want, self.tol): return
+        for values, hint in self.slips:
+            if close(got, torch.as_tensor(_value(values)).double(), self.tol): raise Hint(hint)
+        raise Hint(self.otherwise)
+
+# %% ../nbs/07a_exercises.ipynb #6f2d8c03
+@dataclass
+class Code:
+    "An exercise judged by code: for answers that are functions, or numbers with no single right value"
+    title: str # what the exercise asks, in a few words
+    ref: Callable # `ref()` gives the reference answer (for a function exercise, the reference function)
+    judged_by: Callable # `judged_by(answer)` returns if the answer is right and raises a `Hint` if not
+    signature: str = '' # for a function answer, the function asked for: 'update(a, x, y, lr)'
+    rule = ''
+
+    def reference(self):
+        "The reference answer"
+        return self.ref()
+
+    def judge(self, answer):
+        "Return if `answer` is right; raise a `Hint` if not"
+        self.judged_by(as_function(answer, self.signature) if self.signature else answer)
 
 # %% ../nbs/07a_exercises.ipynb #62abc361
-@dataclass
-class _Exercise:
-    title: str # what the exercise asks, in a few words
-    judge: Callable # judge(answer) returns if right, raises `_Hint` if not
-    ref: Callable # ref() -> the reference answer
+_LESSONS: dict[int, dict] = {}
 
-_EXERCISES: dict[tuple[int, int], _Exercise] = {}
+def register(
+    lesson: int, # the lesson's number, as in its title: 1 for 'Lesson 1: SGD from scratch'
+    table: dict, # `{1: row, 2: row, ...}`: the lesson's exercises, numbered from 1 without gaps
+) -> dict:
+    "Make `table` the exercises of `lesson`, checked by `check(lesson, n, answer)`"
+    if isinstance(lesson, bool) or not isinstance(lesson, numbers.Integral) or lesson < 1:
+        raise ValueError(f"register: lesson={lesson!r} must be a lesson's number, a whole number from 1")
+    if not table: raise ValueError(f"register: lesson {lesson}'s table has no exercises")
+    if sorted(table) != list(range(1, len(table) + 1)):
+        raise ValueError(f"register: lesson {lesson}'s exercises are numbered {sorted(table)}; number them 1, 2, ...")
+    for n, ex in table.items():
+        if not (callable(getattr(ex, 'judge', None)) and callable(getattr(ex, 'reference', None))
+                and isinstance(getattr(ex, 'title', None), str)):
+            raise TypeError(f"register: exercise {lesson}.{n} is {_kind(ex)}; use a row: Number, Count, Values or Code")
+    _LESSONS[int(lesson)] = dict(table)
+    return table
 
-def _exercise(lesson: int, n: int, title: str, ref: Callable):
-    "Register the decorated checker as exercise `n` of `lesson`"
-    def deco(judge):
-        _EXERCISES[lesson, n] = _Exercise(title, judge, ref)
-        return judge
-    return deco
+def exercise(lesson: int, n: int):
+    "The row of exercise `n` of `lesson`"
+    return _LESSONS[lesson][n]
 
 def reference(lesson: int, n: int):
     "The reference answer to exercise `n` of `lesson` (for tests; try the exercise first)"
-    return _EXERCISES[lesson, n].ref()
-
-# %% ../nbs/07a_exercises.ipynb #84743734
-def _floor_data(): return linear_data(10_000, noise='normal', scale=0.5, seed=1)
-
-def _wide_data():
-    "Lesson 1's data with x1 stretched to [-3, 3)"
-    x, y = linear_data(100, seed=7)
-    x[:, 0] *= 3
-    return x, y
-
-def _curvatures(x: Tensor) -> Tensor:
-    "Eigenvalues of the MSE's curvature matrix 2/n xᵀx, smallest first"
-    return torch.linalg.eigvalsh(2/len(x) * x.double().T @ x.double())
-
-def _mse_grad(x, y, a): return 2/len(x) * x.T @ (x@a - y)
-
-# %% ../nbs/07a_exercises.ipynb #b48bd78b
-@_exercise(10, 1, 'the noise floor of N(0, 0.5²) noise', lambda: 0.5**2)
-def _floor(v):
-    v = _number(v)
-    x, y = _floor_data()
-    if _near(v, 0.25, 0.02) or _near(v, mse(x@least_squares(x, y), y).item(), 0.02): return
-    if _near(v, 0.5, 0.02): raise _Hint("that is the noise's standard deviation; a mean *squared* error is measured in squared units")
-    if _near(v, 1/12, 0.02): raise _Hint("1/12 is the floor for lesson 1's U[0, 1) noise; this data has Gaussian noise of another size")
-    if v <= 0: raise _Hint("no line predicts random noise, so the best loss is above zero")
-    raise _Hint("not quite: when the line is perfect, what is left is the noise; what is the mean of its square?")
-
-# %% ../nbs/07a_exercises.ipynb #a0030868
-@_exercise(10, 2, 'the gradient of mae, by hand', lambda: lambda x, y, a: x.T @ torch.sign(x@a - y) / len(x))
-def _mae_grad(f):
-    f = _func(f, 'mae_grad(x, y, a)')
-    x, y = linear_data(50, seed=3)
-    for a0 in ([0., 0.], [-1., 1.], [3., 2.5]):
-        a = torch.tensor(a0, requires_grad=True)
-        mae(x@a, y).backward()
-        want = a.grad.double()
-        got = _tensor(_call(f, 'mae_grad(x, y, a)', x.clone(), y.clone(), torch.tensor(a0)), (2,), 'the gradient')
-        if _close(got, want): continue
-        if _close(got, _mse_grad(x, y, torch.tensor(a0)).double()): raise _Hint("that is the gradient of the mean *squared* error; the slope of |e| is not 2e")
-        if _close(got, -want): raise _Hint("right size, wrong sign: the loss grows when a prediction above its target rises further")
-        if _close(got, want * len(x)): raise _Hint("too big by a factor of n: the loss is a mean, so its gradient is one too")
-        raise _Hint(f"at a = {tuple(a0)} your gradient is {got.float().tolist()}, which autograd does not agree with")
-
-# %% ../nbs/07a_exercises.ipynb #6dbd94f6
-@_exercise(10, 3, 'steps in 5 epochs at bs=32 on 100 points', lambda: 5 * math.ceil(100 / 32))
-def _steps(v):
-    v, ref = _whole(v), 5 * math.ceil(100 / 32)
-    if v == ref: return
-    if v == 5 * (100 // 32): raise _Hint("that counts only the full batches; the DataLoader also serves the short batch left over at the end")
-    if v == ref // 5: raise _Hint("that is the steps of one epoch; the question asks for five")
-    if v == 500: raise _Hint("that counts examples seen, not optimizer steps; one step uses a whole batch")
-    if abs(v - ref) == 1: raise _Hint("off by one: count the batches of one epoch again, then multiply")
-    raise _Hint("not quite: how many batches does one pass over 100 points make at bs=32?")
-
-# %% ../nbs/07a_exercises.ipynb #4f707106
-def _lr_edge(): return (2 / _curvatures(_wide_data()[0]).max()).item()
-def _lr_fast():
-    lo, hi = _curvatures(_wide_data()[0]).tolist()
-    return 2 / (lo + hi)
-
-@_exercise(10, 4, 'the largest lr that does not diverge on (x4, y4)', _lr_edge)
-def _edge(v):
-    v, ref = _number(v), _lr_edge()
-    if _near(v, ref): return
-    if _near(v, 0.9985, 0.01): raise _Hint("that is the edge for the lesson's data; stretching x1 changes the curvature, and the edge with it")
-    if _near(v, _lr_fast(), 0.02): raise _Hint("that is the fastest learning rate (exercise 5), not the largest stable one")
-    raise _Hint("too large: gradient descent diverges there" if v > ref else "too small: larger rates still converge")
-
-# %% ../nbs/07a_exercises.ipynb #1de10493
-@_exercise(10, 5, 'the fastest lr on (x4, y4)', _lr_fast)
-def _fast(v):
-    v, ref = _number(v), _lr_fast()
-    if _near(v, ref, 0.03): return
-    lo, hi = _curvatures(_wide_data()[0]).tolist()
-    if _near(v, _lr_edge(), 0.02): raise _Hint("that is the edge of divergence; there the steep direction barely settles, so it is far from the fastest")
-    if _near(v, 1/hi, 0.02): raise _Hint("that rate settles the steep direction in one step, but leaves the shallow one crawling; the fastest balances the two")
-    if _near(v, 0.744, 0.02): raise _Hint("that is the fastest rate for the lesson's data; the stretched data have other curvatures")
-    raise _Hint("too large: the steep direction now slows things down" if v > ref else "too small: the shallow direction could go faster")
-
-# %% ../nbs/07a_exercises.ipynb #b70ac273
-def _update_ref(a: Tensor, x: Tensor, y: Tensor, lr: float):
-    "One step of gradient descent on mse(x@a, y), in place; returns the loss"
-    loss = mse(x@a, y)
-    loss.backward()
-    with torch.no_grad():
-        a.sub_(lr * a.grad)
-        a.grad.zero_()
-    return loss
-
-@_exercise(10, 6, 'write update(a, x, y, lr)', lambda: _update_ref)
-def _update(f):
-    sig = 'update(a, x, y, lr)'
-    f = _func(f, sig)
-    x, y = linear_data(20, seed=5)
-    a, a_ref = nn.Parameter(torch.tensor([-1., 1.])), nn.Parameter(torch.tensor([-1., 1.]))
-    for i in range(3):
-        start = a.detach().clone()
-        _call(f, sig, a, x, y, 0.1)
-        _update_ref(a_ref, x, y, 0.1)
-        got = _tensor(a, (2,), 'a after your step')
-        if _close(got, a_ref.detach().double(), 1e-5): continue
-        if torch.equal(a.detach(), start): raise _Hint("a did not change: change the `a` you were given, in place, under torch.no_grad()")
-        if i > 0: raise _Hint("your first step is right but later ones are not: are old gradients still in a.grad when the next step starts?")
-        if mse(x@a.detach(), y) > mse(x@start, y): raise _Hint("a moved uphill: the loss went up; step against the gradient")
-        raise _Hint("a moved downhill, but not by lr times the gradient of the mean squared error")
-
-# %% ../nbs/07a_exercises.ipynb #2eab389e
-@lru_cache(maxsize=1)
-def _sevens_threes() -> tuple[Tensor, Tensor]:
-    "The training 7s and 3s of lesson 2"
-    x, y = mnist_sample()[:2]
-    return x[y[:, 0] == 0], x[y[:, 0] == 1]
-
-def _rmse_to(x: Tensor, m: Tensor) -> Tensor: return ((x - m)**2).mean((1, 2)).sqrt()
-
-# %% ../nbs/07a_exercises.ipynb #89abbad6
-def _rmse_ref():
-    sevens = _sevens_threes()[0]
-    return _rmse_to(sevens, sevens.mean(0))
-
-@_exercise(11, 1, 'RMSE of each training 7 to mean7', _rmse_ref)
-def _rmse(v):
-    sevens, threes = _sevens_threes()
-    mean7, mean3 = sevens.mean(0), threes.mean(0)
-    got = _tensor(v, (len(sevens),), 'one distance per training 7')
-    if _close(got, _rmse_to(sevens, mean7), 1e-4): return
-    if _close(got, (sevens - mean7).abs().mean((1, 2)), 1e-4): raise _Hint("these are L1 distances (mean absolute difference); RMSE squares the differences instead")
-    if _close(got, ((sevens - mean7)**2).mean((1, 2)), 1e-4): raise _Hint("these are the squares of the distances: RMSE ends with a square root")
-    if _close(got, _rmse_to(sevens, mean3), 1e-4): raise _Hint("right images, wrong average: compare each 7 with mean7")
-    if len(threes) == len(sevens) and _close(got, _rmse_to(threes, mean7), 1e-4): raise _Hint("these are the 3s; the 7s are the training images with label 0")
-    raise _Hint("these are not the RMSE distances of the training 7s to mean7")
-
-# %% ../nbs/07a_exercises.ipynb #f50e9712
-@_exercise(11, 2, 'the gradient of (x**3).sum() at [1, 2, 3]', lambda: torch.tensor([3., 12., 27.]))
-def _cube_grad(v):
-    got = _tensor(v, (3,), 'the gradient')
-    x = torch.tensor([1., 2., 3.], requires_grad=True)
-    (x**3).sum().backward()
-    if _close(got, x.grad, 1e-4): return
-    xd = x.detach()
-    if _close(got, 2*xd): raise _Hint("that is the gradient of (x**2).sum(), the example of the lesson; this loss is a cube")
-    if _close(got, xd**3): raise _Hint("those are the values of x**3; the question asks for its slope")
-    if _close(got, 3*xd): raise _Hint("the slope of x**3 grows faster than in proportion to x")
-    raise _Hint("not quite: differentiate x**3 once, then put in each value of x")
-
-# %% ../nbs/07a_exercises.ipynb #5b53f13d
-@_exercise(11, 3, 'the edge of convergence on x**2', lambda: 1.0)
-def _edge_x2(v):
-    v = _number(v)
-    if _near(v, 1.0): return
-    if _near(v, 0.5): raise _Hint("at that rate gradient descent lands on 0 in one step: it is the fastest rate, not the edge")
-    raise _Hint("too large: the factor 1 - 2·lr is already beyond -1 there" if v > 1 else "too small: gradient descent still converges a little above that")
-
-# %% ../nbs/07a_exercises.ipynb #8a5aefd9
-@_exercise(11, 4, 'parameters of simple_net', lambda: 784*30 + 30 + 30*1 + 1)
-def _n_params(v):
-    v, ref = _whole(v), 784*30 + 30 + 30*1 + 1
-    if v == ref: return
-    if v == 784*30 + 30: raise _Hint("did you count the biases? each linear layer has one per output")
-    if v in (784*30, 784*30 + 30 + 31): raise _Hint("count both linear layers, each with its weights and its biases")
-    if abs(v - ref) <= 2: raise _Hint("off by one or two: count the biases again")
-    raise _Hint("not quite: a linear layer from n_in to n_out holds n_in·n_out weights and n_out biases")
-
-# %% ../nbs/07a_exercises.ipynb #d63c1db0
-def _acc18_ref() -> float:
-    tx, ty, vx, vy = mnist_sample(digits=(1, 8))
-    w = (torch.randn(784, 1, generator=make_generator(0)) * 0.01).requires_grad_()
-    b = torch.zeros(1, requires_grad=True)
-    hist = fit(lambda xb: xb@w + b, tx.view(-1, 784), ty, params=[w, b], lr=1., epochs=20, bs=64, seed=0,
-               loss_func=mnist_loss, valid=(vx.view(-1, 784), vy), metrics=[batch_accuracy], progress=False)
-    return hist.metrics['batch_accuracy'][-1]
-
-@_exercise(11, 5, 'validation accuracy on 1s vs 8s', _acc18_ref)
-def _acc18(v):
-    v = _number(v)
-    if 1 < v <= 100: raise _Hint(f"{v:g} looks like a percentage; give the accuracy as a fraction between 0 and 1")
-    if not 0 <= v <= 1: raise _Hint("an accuracy is a fraction between 0 and 1")
-    if abs(v * 200 - round(v * 200)) > 1e-3: raise _Hint("an accuracy on the 200 validation images is a whole number of images divided by 200; is this on the validation set?")
-    if v < 0.9: raise _Hint("lower than a linear model reaches on these digits: check the labels, the learning rate and the number of epochs")
-
-# %% ../nbs/07a_exercises.ipynb #53bac357
-_ACC_CASES = [(torch.tensor([[2.], [-1.], [0.3], [-0.2]]), torch.tensor([[1.], [0.], [0.], [1.]])),
-              (torch.tensor([[0.3], [-2.], [0.1], [4.], [-0.4]]), torch.tensor([[1.], [0.], [1.], [0.], [0.]]))]
-
-def _accuracy_ref(preds: Tensor, targets: Tensor) -> Tensor:
-    "Fraction of raw outputs on the right side of 0, for 0/1 targets"
-    return ((preds > 0) == (targets == 1)).float().mean()
-
-@_exercise(11, 6, 'write accuracy(preds, targets)', lambda: _accuracy_ref)
-def _accuracy(f):
-    sig = 'accuracy(preds, targets)'
-    f = _func(f, sig)
-    for preds, targs in _ACC_CASES:
-        want = _accuracy_ref(preds, targs).item()
-        out = _call(f, sig, preds.clone(), targs.clone())
-        if isinstance(out, Tensor) and out.numel() > 1: raise _Hint(f"return one number for the whole batch; yours returned a tensor of shape {tuple(out.shape)}")
-        got = _number(out)
-        if _near(got, want, 1e-4): continue
-        if _near(got, want * len(preds), 1e-4): raise _Hint("that is the number of correct predictions; give the fraction")
-        if _near(got, 100 * want, 1e-4): raise _Hint("that looks like a percentage; give a fraction between 0 and 1")
-        if _near(got, ((preds > 0.5) == (targs == 1)).float().mean().item(), 1e-4):
-            raise _Hint("your function reads the outputs as probabilities; they are raw scores, any real number")
-        raise _Hint(f"on preds {preds[:, 0].tolist()} and targets {targs[:, 0].tolist()} yours gives {got:g}")
-
-# %% ../nbs/07a_exercises.ipynb #b3341fac
-def _loss_ref(preds: Tensor, targets: Tensor) -> Tensor:
-    p = preds.sigmoid()
-    return torch.where(targets == 1, 1 - p, p).mean()
-
-@_exercise(11, 7, 'write my_mnist_loss(preds, targets)', lambda: _loss_ref)
-def _loss(f):
-    sig = 'my_mnist_loss(preds, targets)'
-    f = _func(f, sig)
-    g = torch.Generator().manual_seed(0)
-    preds = (torch.randn(8, 1, generator=g) * 2).requires_grad_()
-    targs = (torch.rand(8, 1, generator=g) > 0.5).float()
-    out = _call(f, sig, preds, targs)
-    if isinstance(out, Tensor) and out.numel() > 1: raise _Hint(f"return one number for the whole batch; yours returned a tensor of shape {tuple(out.shape)}")
-    got, p = _number(out), preds.detach().sigmoid()
-    if _near(got, mnist_loss(preds, targs).item(), 1e-4):
-        if not (isinstance(out, Tensor) and out.requires_grad): raise _Hint("the value is right, but gradients cannot flow through it: keep it a tensor built from preds")
-        return
-    if _near(got, torch.where(targs == 1, 1 - preds.detach(), preds.detach()).mean().item(), 1e-4): raise _Hint("squash the raw outputs with the sigmoid first")
-    if _near(got, torch.where(targs == 1, p, 1 - p).mean().item(), 1e-4): raise _Hint("your loss is small when the model is wrong: for a target of 1 it should shrink as p grows")
-    if _near(got, torch.where(targs == 1, 1 - p, p).sum().item(), 1e-4): raise _Hint("average over the batch instead of summing")
-    raise _Hint("the value differs from the loss of the lesson on the same outputs")
-
-# %% ../nbs/07a_exercises.ipynb #eb8fa0ca
-def _rate_gd(kappa: float) -> float: return (kappa - 1) / (kappa + 1)
-def _rate_mom(kappa: float) -> float: return (kappa**0.5 - 1) / (kappa**0.5 + 1)
-
-# %% ../nbs/07a_exercises.ipynb #2a52dc67
-@_exercise(12, 1, 'the best lr for curvatures 2 and 50', lambda: 2 / (2 + 50))
-def _best_lr(v):
-    v = _number(v)
-    if _near(v, 2 / (2 + 50)): return
-    if _near(v, 2 / 50): raise _Hint("that is the edge of divergence for the steep direction; the best step balances both directions")
-    if _near(v, 1 / 50): raise _Hint("that step is safe, but it leaves the flat direction slower than it needs to be")
-    if _near(v, 2 / (1 + 50 / 2)): raise _Hint("close: the formula 2/(1+κ) assumes the smallest curvature is 1; here it is 2")
-    raise _Hint("make the factors |1 - lr·λ| of the two directions equal")
-
-# %% ../nbs/07a_exercises.ipynb #c1cacb35
-@_exercise(12, 2, 'the best β for momentum at κ = 400', lambda: _rate_mom(400)**2)
-def _best_beta(v):
-    v = _number(v)
-    if _near(v, _rate_mom(400)**2): return
-    if _near(v, _rate_mom(400)): raise _Hint("that is the rate, the square root of β; β itself is its square")
-    if _near(v, _rate_gd(400)): raise _Hint("that is plain gradient descent's rate, with κ where momentum has √κ")
-    raise _Hint("use section 2's formula for β* with κ = 400")
-
-# %% ../nbs/07a_exercises.ipynb #ac18f71d
-def _speedup() -> float: return math.log(_rate_mom(400)) / math.log(_rate_gd(400))
-
-@_exercise(12, 3, 'how many times fewer steps momentum needs at κ = 400', _speedup)
-def _faster(v):
-    v, ref = _number(v), _speedup()
-    if _near(v, ref, 0.05): return
-    if _near(v, 1 / ref, 0.05): raise _Hint("upside down: momentum needs fewer steps, so the factor is above 1")
-    if _near(v, ref / 2, 0.05): raise _Hint("that looks like one of the two step counts, not their ratio; the steps needed scale as 1/ln(1/rate)")
-    raise _Hint("the steps needed to shrink the distance by a fixed factor are proportional to 1/ln(1/rate)")
-
-# %% ../nbs/07a_exercises.ipynb #dfc42573
-@_exercise(12, 4, 'an EWMA (β = 0.9) from 0 after ten 1s', lambda: 1 - 0.9**10)
-def _ewma_bias(v):
-    v = _number(v)
-    if _near(v, 1 - 0.9**10, 1e-3): return
-    if _near(v, 0.9**10, 1e-3): raise _Hint("that is the part that is missing; the average holds the rest")
-    if _near(v, 1.): raise _Hint("that is the debiased value; the raw average started from 0")
-    raise _Hint("write out the first few averages, 0.1, 0.19, ... and look for the pattern")
-
-# %% ../nbs/07a_exercises.ipynb #499a70a9
-_KAPPA, _W0 = 100., (-10., 1.)
-
-def _valley_loss(w: Tensor) -> Tensor: return 0.5 * (torch.tensor([1., _KAPPA], dtype=w.dtype) * w**2).sum(-1)
-def _valley_grad(w: Tensor) -> Tensor: return torch.tensor([1., _KAPPA], dtype=w.dtype) * w
-
-def _lookahead_end(lr: float, mom: float, steps: int) -> Tensor:
-    "Nesterov's look-ahead point `y = w + mom*(w - prev)` after `steps` steps from `_W0`"
-    w = prev = torch.tensor(_W0, dtype=torch.float64)
-    for _ in range(steps):
-        y = w + mom*(w - prev)
-        w, prev = y - lr*_valley_grad(y), w
-    return w + mom*(w - prev)
-
-def _heavy_ball_end(lr: float, mom: float, steps: int) -> Tensor:
-    "Heavy-ball momentum's position after `steps` steps from `_W0`"
-    w = prev = torch.tensor(_W0, dtype=torch.float64)
-    for _ in range(steps): w, prev = w - lr*_valley_grad(w) + mom*(w - prev), w
-    return w
-
-def _nesterov_ref(p, g, state, lr, mom, **kwargs):
-    "Nesterov's step, after `average_grad`: along the gradient plus `mom` times the buffer"
-    p.sub_(lr * (g + mom*state['grad_avg']))
-
-@_exercise(12, 5, 'write nesterov_step(p, g, state, lr, mom, **kwargs)', lambda: _nesterov_ref)
-def _nesterov(f):
-    sig = 'nesterov_step(p, g, state, lr, mom, **kwargs)'
-    f = _func(f, sig)
-    w = torch.tensor(_W0, dtype=torch.float64, requires_grad=True)
-    def steps():
-        opt = Optimizer([w], [average_grad, f], lr=0.005, mom=0.9)
-        for _ in range(20):
-            _valley_loss(w).backward(); opt.step(); opt.zero_grad()
-    _call(steps, f'{sig} inside an Optimizer')
-    got = _tensor(w, (2,), 'the parameter after 20 steps')
-    if _close(got, _lookahead_end(0.005, 0.9, 20), 1e-9): return
-    if torch.equal(got, torch.tensor(_W0, dtype=torch.float64)): raise _Hint("the parameter never moved: change p in place, e.g. p.sub_(...)")
-    if _close(got, _heavy_ball_end(0.005, 0.9, 20), 1e-9): raise _Hint("that is heavy-ball momentum: Nesterov also looks ahead, so its step has a second term")
-    raise _Hint("the parameter did not end where Nesterov's method takes it: compare your step with section 3's look-ahead update")
-
-# %% ../nbs/07a_exercises.ipynb #793852ec
-@_exercise(12, 6, 'one_cycle(0.1) at pos = 0.125', lambda: one_cycle(0.1)(0.125))
-def _one_cycle(v):
-    v = _number(v)
-    if _near(v, one_cycle(0.1)(0.125), 1e-3): return
-    if _near(v, 0.05, 1e-3): raise _Hint("the warm-up does not start from 0 but from lr_max/div")
-    if _near(v, 0.1): raise _Hint("pos 0.125 is half-way through the warm-up, not its end")
-    raise _Hint("the warm-up is a half cosine from lr_max/25 to lr_max over the first quarter; half-way along, a half cosine is at its midpoint")
+    return exercise(lesson, n).reference()
 
 # %% ../nbs/07a_exercises.ipynb #f140a0dd
-def _say(ok: bool|None, lesson: int, n: int, msg: str) -> bool:
+def _say(ok: bool | None, label: str, msg: str) -> bool:
+    "Print one line, ✔, ✘ or … with `label` and `msg`, and return whether the answer was right"
     mark = {True: '✔', False: '✘', None: '…'}[ok]
-    print(f"{mark} Exercise {lesson}.{n}: {msg}")
+    print(f"{mark} {label}: {' '.join(msg.split())}")
     return bool(ok)
 
+def _index(v) -> int | None:
+    "`v` as an int if it is a whole number such as 1 or np.int64(1), else None"
+    return int(v) if isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) else None
+
+def _lesson_of_notebook(nb: int) -> int | None:
+    "The lesson taught in notebook `nb` (lessons 1, 2, ... are notebooks 10, 11, ...), if it has exercises"
+    return nb - 9 if nb >= 10 and nb - 9 in _LESSONS else None
+
+def _find(lesson, n):
+    "The row of exercise `n` of `lesson`, or a sentence saying why there is none"
+    have = ', '.join(map(str, sorted(_LESSONS))) or 'none'
+    L, k = _index(lesson), _index(n)
+    if L is None:
+        if isinstance(lesson, str) and lesson.strip().isdigit():
+            L = _lesson_of_notebook(int(lesson)) or int(lesson)
+            return f"give the lesson as a number, not a string: check({L}, {_repr(n)}, answer)"
+        return f"give the lesson's number, a whole number such as 1; this is {_kind(lesson)} (lessons: {have})"
+    if k is None: return f"give the exercise's number, a whole number such as 1; this is {_kind(n)}"
+    if L not in _LESSONS:
+        if (new := _lesson_of_notebook(L)) is not None:
+            return (f"exercises are numbered by lesson, not by notebook: notebook {L} is Lesson {new}, so this is "
+                    f"Exercise {new}.{k}; call check({new}, {k}, answer)")
+        return f"there is no lesson {L} with exercises; the lessons with exercises are {have}"
+    if k not in _LESSONS[L]: return f"no such exercise: lesson {L} has exercises {L}.1 to {L}.{len(_LESSONS[L])}"
+    return _LESSONS[L][k]
+
+def _label(lesson, n) -> str:
+    "'Exercise 1.3', or the call as written when the numbers are not whole numbers"
+    L, k = _index(lesson), _index(n)
+    if L is None or k is None: return f"check({_repr(lesson)}, {_repr(n)}, …)"
+    return f"Exercise {L}.{k}"
+
+_NOT_YET = "not attempted yet: replace the ... with your answer and run both cells again"
+
 def check(
-    lesson: int, # the lesson's notebook number: 10, 11 or 12
-    n: int, # the exercise number in that lesson
+    lesson: int, # the lesson's number: 1 for 'Lesson 1: SGD from scratch'
+    n: int, # the exercise's number in that lesson: 3 for 'Exercise 1.3'
     answer, # your answer: a number, a tensor or a function, as the exercise asks
 ) -> bool: # True when the answer is right
     "Check `answer` to exercise `n` of `lesson`: print one line, ✔ or a hint, and return whether it is right"
-    ex = _EXERCISES.get((lesson, n)) if isinstance(lesson, int) and isinstance(n, int) else None
-    if ex is None:
-        known = ', '.join(f'{l}.{k}' for l, k in sorted(_EXERCISES))
-        return _say(False, lesson, n, f"there is no such exercise; the exercises are {known}")
-    if answer is ...: return _say(None, lesson, n, "not attempted yet: replace the ... with your answer and run both cells again")
+    label, ex = _label(lesson, n), _find(lesson, n)
+    if isinstance(ex, str): return _say(False, label, ex)
+    if answer is ...: return _say(None, label, _NOT_YET)
     try: ex.judge(answer)
-    except _Hint as h: return _say(False, lesson, n, str(h))
-    except Exception as e: return _say(False, lesson, n, f"your answer could not be checked ({type(e).__name__}: {str(e)[:100]})")
-    return _say(True, lesson, n, 'correct')
+    except Hint as h: return _say(False, label, str(h))
+    except KeyboardInterrupt: raise
+    except BaseException as e:
+        return _say(False, label, f"your answer could not be checked ({type(e).__name__}: {_text(e)})")
+    return _say(True, label, 'correct')

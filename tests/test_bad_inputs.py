@@ -134,6 +134,13 @@ def frozen_first_layer():
 
 NONFINITE = ('nan', 'inf', 'finite')
 
+def exits(*args): raise SystemExit(3)                      # check's rows: answers that misbehave
+def raises_base(*args): raise GeneratorExit('not an Exception')
+def zeroes_its_data(a, x, y, lr):
+    mse(x@a, y).backward()
+    with torch.no_grad(): a.sub_(lr * a.grad); a.grad.zero_()
+    x.zero_(); y.zero_()
+
 # --- the table ---------------------------------------------------------------------------------------
 
 ROWS = [
@@ -381,9 +388,19 @@ ROWS = [
     Row('run_distributed', 'a script that does not exist', lambda c: run_distributed(c.tmp/'nope.py'), Err(FileNotFoundError, ('nope.py',))),
     # exercises --------------------------------------------------------------------------------------------------
     Row('check', 'an exercise that does not exist', lambda c: check(99, 1, 0), Ok(lambda r: r is False)),
-    Row('check', 'not attempted', lambda c: check(10, 1, ...), Ok(lambda r: not r)),
-    Row('check', 'a NaN answer', lambda c: check(10, 1, math.nan), Ok(lambda r: r is False)),
-    Row('check', 'a numpy lesson number', lambda c: check(np.int64(10), 1, ...), Ok(lambda r: not r)),
+    Row('check', 'not attempted', lambda c: check(1, 1, ...), Ok(lambda r: not r)),
+    Row('check', 'a NaN answer', lambda c: check(1, 1, math.nan), Ok(lambda r: r is False)),
+    Row('check', 'numpy lesson and exercise numbers', lambda c: check(np.int64(1), np.int64(3), 20),
+        Ok(lambda r: r is True)),
+    Row('check', "the notebook's number for the lesson", lambda c: check(10, 3, 20), Ok(lambda r: r is False)),
+    Row('check', 'the lesson as a string', lambda c: check('1', 3, 20), Ok(lambda r: r is False)),
+    Row('check', 'an exercise number that is a float', lambda c: check(1, 3.5, 20), Ok(lambda r: r is False)),
+    Row('check', 'an int too large for a float', lambda c: check(1, 1, 10**400), Ok(lambda r: r is False)),
+    Row('check', 'a complex answer', lambda c: check(3, 1, 1/26 + 0j), Ok(lambda r: r is False)),
+    Row('check', 'an answer that calls sys.exit()', lambda c: check(1, 6, exits), Ok(lambda r: r is False)),
+    Row('check', 'an answer that raises a BaseException', lambda c: check(2, 6, raises_base), Ok(lambda r: r is False)),
+    Row('check', 'an update that zeroes the data it was given', lambda c: check(1, 6, zeroes_its_data),
+        Ok(lambda r: r is False)),
     # --- more cases that pass now that main has the DataLoader fixes ---
     Row('Learner', 'numpy int bs, epochs and steps', lambda c: [len(learner(bs=np.int64(4)).fit(epochs=np.int64(2)).loss), len(learner(bs=np.int64(4)).fit(steps=np.int64(5)).loss)],
         Ok(lambda r: r == [6, 5])),
