@@ -14,6 +14,7 @@ from .callbacks import *
 from .mnist import *
 from .exercises import *
 from .distributed import *
+from .explore import *
 
 # Plotting imports matplotlib, which takes longer to load than the rest of sgdlab, so `import sgdlab` does not
 # import `sgdlab.viz`: its names load on first use (PEP 562). tests/test_viz.py checks this list against viz.__all__.
