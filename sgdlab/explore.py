@@ -120,7 +120,7 @@ def _path(h: History, project: Callable|None, point: dict, who: str = 'explore')
                          f"path's two, e.g. project=lambda ps: (ps[0][0, 0], ps[1][0])")
     return np.array(pts, dtype=float), steps
 
-# %% ../nbs/05b_explore.ipynb #9ad4e03a
+# %% ../nbs/05b_explore.ipynb #a1b11d26
 _W, _H = 390, 260               # each panel's SVG, in pixels
 _L, _T, _R, _B = 58, 24, 380, 216   # the plotting area inside it: left, top, right, bottom
 
@@ -144,10 +144,10 @@ def _loss_view(hists: list[History], along: str, who: str = 'explore') -> tuple[
     right = max((len(h.loss) - 1) / s for h, s in zip(hists, spe)) or 1
     return [0, _sig(right, 6), _L, _R, 0], [_sig(lo), _sig(hi), _B, _T, int(log)]
 
-def _path_view(paths: list[np.ndarray], hists: list[History], best) -> tuple[list, list]:
-    "The path's axes shared by all points, at equal scale across and up"
+def _path_view(paths: list[np.ndarray], hists: list[History], marks: list = ()) -> tuple[list, list]:
+    "The path's axes shared by all points, at equal scale across and up, showing the points in `marks` too"
     pts = [p for p, h in zip(paths, hists) if _came_down(h)] + [p[:1] for p in paths]
-    if best is not None: pts.append(np.asarray(best, dtype=float)[None])
+    pts += [np.asarray(m, dtype=float)[None] for m in marks]
     pts = np.concatenate(pts)
     pts = pts[np.isfinite(pts).all(1)]
     lo, hi = pts.min(0), pts.max(0)
@@ -271,7 +271,7 @@ def _svg(head: str, xlabel: str, ylabel: str, xa: list, ya: list, inner: str, la
             f'<svg x="{_L}" y="{_T}" width="{_R - _L}" height="{_B - _T}" viewBox="{_L} {_T} {_R - _L} {_B - _T}">'
             f'{inner}</svg><rect class="sx-frame" x="{_L}" y="{_T}" width="{_R - _L}" height="{_B - _T}"/></svg>')
 
-# %% ../nbs/05b_explore.ipynb #3ab52432
+# %% ../nbs/05b_explore.ipynb #ff3b7406
 def _surface(surface, who: str = 'explore') -> tuple[Callable[[Tensor], Tensor], list[float]|None]:
     "A function from (m, 2) float64 points to their m losses, and the optimum when the surface is the lesson's line"
     if callable(surface): return surface, None
@@ -287,6 +287,26 @@ def _surface(surface, who: str = 'explore') -> tuple[Callable[[Tensor], Tensor],
     if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
         raise ValueError(f"{who}: surface=(x, y) holds a non-finite value (nan or inf); the contours need finite data")
     return (lambda a: ((x @ a.T - y[:, None])**2).mean(0)), least_squares(x, y).tolist()
+
+def _surfaces(surface, best, values: list[list], who: str = 'explore') -> tuple[list, int|None]:
+    "One (loss function, optimum) per layer behind the path, and the hyper-parameter the layers follow (or None)"
+    if isinstance(surface, Mapping):
+        sd = next((d for d, v in enumerate(values) if set(v) == set(surface)), None)
+        if sd is None:
+            raise ValueError(f"{who}: surface= is a dict keyed by {list(surface)}, which are not the values of one "
+                             f"hyper-parameter; key it by one's values, e.g. {{'aligned': loss1, 'turned': loss2}}")
+        srcs = [surface[v] for v in values[sd]]
+    else: srcs, sd = [surface], None
+    out = []
+    for i, src in enumerate(srcs):
+        fn, opt = _surface(src, who) if src is not None else (None, None)
+        b = best[values[sd][i]] if isinstance(best, Mapping) and sd is not None else best
+        if b is not None:
+            b = _numbers(b)
+            if len(b) != 2 or not all(map(math.isfinite, b)):
+                raise ValueError(f"{who}: best={b!r} must be two finite numbers, a point of the path's plane")
+        out.append((fn, opt if b is None else b))
+    return out, sd
 
 def _contours(fn: Callable, pv: tuple, who: str = 'explore', n: int = 60, levels: int = 14) -> list[np.ndarray]:
     "Level lines of `fn` over the path's axes `pv`, each an array (k, 2) in data coordinates"
@@ -389,25 +409,33 @@ def _controls(names, labels, kinds, start) -> str:
                     f'<output{" hidden" * (k == "choice")}>{e(ls[i])}</output></div>')   # a choice shows its own
     return ''.join(rows)
 
-# %% ../nbs/05b_explore.ipynb #3ac38699
+# %% ../nbs/05b_explore.ipynb #ad6753fc
 def _said(data: dict, start) -> str:
     "The status line of point `start`: its values and how its fit ended"
     j = int(np.ravel_multi_index(tuple(start), data['sizes']))
     vals = ', '.join(f"{n} = {ls[i]}" for n, ls, i in zip(data['names'], data['labels'], start))
     return f"{vals}: {data['points'][j]['t']}"
 
-def _widget(data: dict, start, contour_d: str, best_px, title: str|None, along: str, coords) -> str:
+def _layer(lines: list[np.ndarray], best, pv: tuple, shown: bool) -> str:
+    "One background of the path panel: the level lines of a surface and its marked optimum, shown or hidden"
+    inner = ((f'<path class="sx-contour" d="{_contour_d(lines, pv)}"/>' if lines else '') +
+             (_star(_scale(pv[0])(best[0]), _scale(pv[1])(best[1])) if best is not None else ''))
+    hide = '' if shown else ' visibility="hidden"'
+    return f'<g class="sx-bg"{hide}>{inner}</g>'
+
+def _widget(data: dict, start, layers: list, title: str|None, along: str, coords) -> str:
     "The explorer's self-contained HTML: controls, status, the two panels with point `start` drawn, and the script"
     p = data['points'][int(np.ravel_multi_index(tuple(start), data['sizes']))]
     loss = (f'<path class="sx-faint" d=""/><polyline class="sx-sel" points="{_curve_str(data, p)}"/>')
     panels = _svg('loss', along, 'loss', data['lx'], data['ly'], loss, 'loss curve of the chosen fit, others faint')
     if 'px' in data:
         s, e = _marks(data, p)
-        inner = ((f'<path class="sx-contour" d="{contour_d}"/>' if contour_d else '') +
-                 (_star(*best_px) if best_px else '') +
+        shown = start[data['sd']] if 'sd' in data else 0
+        pv = (data['px'], data['py'])
+        inner = (''.join(_layer(l, b, pv, i == shown) for i, (l, b) in enumerate(layers)) +
                  f'<path class="sx-path" d="{_path_str(data, p)}"/>' + _circle('sx-start', s, 3.5) +
                  _circle('sx-end', e, 3))
-        head = 'path over the loss contours' if contour_d else 'path of the parameters'
+        head = 'path over the loss contours' if any(l for l, _ in layers) else 'path of the parameters'
         panels += _svg(head, coords[0], coords[1], data['px'], data['py'], inner, 'path of the chosen fit')
     named = ', '.join(f"{n} = {ls[i]}" for n, ls, i in zip(data['names'], data['labels'], start))
     note = (f"Showing {named}. Moving the controls needs JavaScript: open this in a trusted notebook, "
@@ -418,10 +446,10 @@ def _widget(data: dict, start, contour_d: str, best_px, title: str|None, along: 
                  controls=_controls(data['names'], data['labels'], data['kinds'], start),
                  status=html.escape(_said(data, start)), panels=panels, note=html.escape(note), data=body)
 
-# %% ../nbs/05b_explore.ipynb #2f449ad0
+# %% ../nbs/05b_explore.ipynb #5a6ce077
 _C1, _C2 = '#1f6fb5', '#c23a2b'
 
-def _still(data: dict, lines: list[np.ndarray], best, j: int, along: str, coords) -> Image.Image:
+def _still(data: dict, layers: list, j: int, along: str, coords) -> Image.Image:
     "Point `j` of the grid as a PIL image: the same curves and path as the widget, drawn by matplotlib"
     from matplotlib.figure import Figure
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -436,6 +464,7 @@ def _still(data: dict, lines: list[np.ndarray], best, j: int, along: str, coords
                xlabel=along, ylabel='loss', title='loss')
     if panels == 2:
         ax, v = axs[1], data['points'][j]['p']
+        lines, best = layers[np.unravel_index(j, data['sizes'])[data['sd']] if 'sd' in data else 0]
         for seg in lines: ax.plot(seg[:, 0], seg[:, 1], c='0.75', lw=0.7)
         if best is not None: ax.plot(*best, '*', c='k', ms=11)
         cuts = [k for k, e in enumerate(v) if e is None]
@@ -457,7 +486,7 @@ def _png(im: Image.Image) -> bytes:
     im.quantize(64, method=Image.Quantize.FASTOCTREE).save(buf, format='png')
     return buf.getvalue()
 
-# %% ../nbs/05b_explore.ipynb #4852a021
+# %% ../nbs/05b_explore.ipynb #fae6c156
 class Explorer:
     "A grid of fits shown as one offline HTML widget: a control per hyper-parameter, the chosen fit's loss and path"
     def __init__(self,
@@ -465,12 +494,11 @@ class Explorer:
                  hists: list[History], # the History of each grid point, in the order of `itertools.product`
                  data: dict, # the numbers the widget draws, exactly as its HTML embeds them
                  html: str, # the widget
-                 lines: list = (), # the loss surface's level lines in data coordinates, for `still`
-                 best = None, # the marked optimum, or None
+                 layers: list = (), # (level lines in data coordinates, marked point or None) of each surface
                  along: str = 'step', # the loss curve's horizontal axis
                  coords: tuple = ('a[0]', 'a[1]')): # names of the path's two axes
         self.grid, self.hists, self.data, self.html = grid, list(hists), data, html
-        self.lines, self.best, self.along, self.coords = list(lines), best, along, coords
+        self.layers, self.along, self.coords = list(layers), along, coords
         self._pngs = {}
 
     def __len__(self) -> int: return len(self.hists)
@@ -506,7 +534,7 @@ class Explorer:
 
     def still(self, **point) -> Image.Image:
         "The picture the widget shows at `point` (default: its first point) as a PIL image"
-        return _still(self.data, self.lines, self.best, self._index(point), self.along, self.coords)
+        return _still(self.data, self.layers, self._index(point), self.along, self.coords)
 
     def to_html(self) -> str:
         "The widget: one self-contained piece of HTML"
@@ -559,14 +587,15 @@ def _start(default, names: list[str], values: list[list], who: str) -> list[int]
                              f"{values[names.index(n)]}")
     return [vals.index(default[n]) if n in default else 0 for n, vals in zip(names, values)]
 
-# %% ../nbs/05b_explore.ipynb #d4bdcee8
+# %% ../nbs/05b_explore.ipynb #9fdba3b6
 def explore(
     f: Callable[..., History], # `f(**point)` -> History; a DivergenceError it raises is kept as a diverged point
     grid: Mapping[str, Sequence], # `{'lr': [0.01, 0.1], ...}`: numbers give a slider, strings or True/False a choice
     *,
-    surface = None, # contours behind the path: data `(x, y)` of the line `x@a` (MSE), or `loss(w)` of (m, 2) points
+    surface = None, # contours behind the path: data `(x, y)` of the line `x@a` (MSE), `loss(w)` of (m, 2) points,
+                    # or a dict of them keyed by one hyper-parameter's values
     project: Callable|None = None, # two numbers from a recorded tuple of parameters; default: the 2-number model's own
-    best = None, # a point to mark with a star; default: the least-squares optimum for `surface=(x, y)`
+    best = None, # a point to mark with a star (or a dict like surface's); default: least squares for `(x, y)`
     coords: tuple[str, str]|None = None, # names of the path's two axes; default: slope and intercept, or a[0], a[1]
     default: Mapping|None = None, # the point shown first, e.g. `{'lr': 0.1}`; names left out start at their first value
     every: int = 1, # draw every `every`-th step and the last: thins the HTML of long fits
@@ -586,11 +615,9 @@ def explore(
     if isinstance(max_kb, bool) or not isinstance(max_kb, numbers.Real) or not max_kb > 0 or math.isinf(max_kb):
         raise ValueError(f"{who}: max_kb={max_kb!r} must be a positive number of kilobytes")
     start = _start(default, names, values, who)
-    fn, opt = _surface(surface, who) if surface is not None else (None, None)
-    best = opt if best is None else _numbers(best)
-    if best is not None and (len(best) != 2 or not all(map(math.isfinite, best))):
-        raise ValueError(f"{who}: best={best!r} must be two finite numbers, a point of the path's plane")
-    coords = coords or (('slope a[0]', 'intercept a[1]') if opt is not None else ('a[0]', 'a[1]'))
+    surfaces, sd = _surfaces(surface, best, values, who)
+    lsq = surface is not None and not callable(surface) and not isinstance(surface, Mapping)
+    coords = coords or (('slope a[0]', 'intercept a[1]') if lsq else ('a[0]', 'a[1]'))
     points = [dict(zip(names, p)) for p in itertools.product(*values)]
     t0 = time.perf_counter()
     hists = [_call(f, points[0], who)]
@@ -607,19 +634,19 @@ def explore(
     lx, ly = _loss_view(hists, along, who)
     data = {'names': names, 'labels': labels, 'kinds': kinds, 'sizes': [len(v) for v in values], 'start': start,
             'every': every, 'lx': lx, 'ly': ly, 'round': {'l': _rounding(ly)}}
-    pv, lines, best_px = None, [], None
+    pv, layers = None, []
     if paths[0] is not None:
-        pv = _path_view([p[0] for p in paths], hists, best)
+        pv = _path_view([p[0] for p in paths], hists, [b for _, b in surfaces if b is not None])
         data.update(px=pv[0], py=pv[1])
         data['round']['p'] = [_rounding(pv[0]), _rounding(pv[1])]
-        lines = _contours(fn, pv, who) if fn is not None else []
-        if best is not None: best_px = (_scale(pv[0])(best[0]), _scale(pv[1])(best[1]))
+        if sd is not None: data['sd'] = sd
+        layers = [(_contours(fn, pv, who) if fn is not None else [], b) for fn, b in surfaces]
     data['points'] = [_point(h, p, every, along, ly, pv) for h, p in zip(hists, paths)]
-    out = _widget(data, start, _contour_d(lines, pv) if lines else '', best_px, title, along, coords)
+    out = _widget(data, start, layers, title, along, coords)
     kb = len(out.encode()) / 1000
     if kb > max_kb:
         fixed = kb - len(_json({'p': data['points']}).encode()) / 1000
         k = math.ceil(every * (kb - fixed) / (max_kb - fixed)) if max_kb > fixed else None
         raise ValueError(_too_big(who, kb, max_kb, len(points), max(len(h) for h in hists), 1 + 2 * (pv is not None),
                                   every, k))
-    return Explorer(dict(zip(names, values)), hists, data, out, lines, best, along, coords)
+    return Explorer(dict(zip(names, values)), hists, data, out, layers, along, coords)

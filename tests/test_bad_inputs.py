@@ -287,6 +287,8 @@ ROWS = [
     Row('explore', 'default not in the grid', lambda c: explore(fit_lr, {'lr': [0.1]}, default={'lr': 0.5}), Err(ValueError, ('default=', '0.5'))),
     Row('explore', 'surface x of shape (n, 3)', lambda c: explore(fit_lr, {'lr': [0.1]}, surface=(torch.ones(10, 3), Y)), Err(ValueError, ('surface', '(10, 3)'))),
     Row('explore', 'NaN in the surface data', lambda c: explore(fit_lr, {'lr': [0.1]}, surface=(X, with_value(Y, 2, math.nan))), Err(ValueError, ('surface', NONFINITE))),
+    Row('explore', 'a dict of surfaces keyed by no hyper-parameter', lambda c: explore(fit_lr, {'lr': [0.1]}, surface={'a': (X, Y)}),
+        Err(ValueError, ('surface=', 'not the values'))),
     Row('explore', 'a surface without recorded parameters', lambda c: explore(partial(fit_lr, record_params=False), {'lr': [0.1]}, surface=(X, Y)),
         Err(ValueError, ('record_params=True',))),
     Row('explore', 'a diverging fit is a point', lambda c: explore(lambda lr: fit_lin(lr=lr, epochs=200), {'lr': [50.]}), Ok(lambda e: 'diverged' in e.data['points'][0]['t'])),

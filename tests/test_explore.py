@@ -219,3 +219,31 @@ def test_runs_of_a_divergent_path_cross_the_box_where_the_segments_do():
     assert runs[0] == [(0., 1.), (1., 2.), (2., 2.)] and not ends
     assert runs[1][0] == (2., pytest.approx(1.7)) and runs[1][1] == (-1., pytest.approx(1.4))
     assert len(runs) == 2     # the segment to (60, 1e6) misses the box, and inf ends the path
+
+
+# --- a surface per value of one hyper-parameter ---------------------------------------------------------------------
+
+CURV = torch.tensor([1., 10.], dtype=torch.float64)
+TURN = torch.tensor([[0.8, -0.6], [0.6, 0.8]], dtype=torch.float64)
+VALLEYS = {'aligned': lambda w: 0.5 * (CURV * w**2).sum(-1), 'turned': lambda w: 0.5 * (CURV * (w @ TURN)**2).sum(-1)}
+
+
+def on_valley(valley, lr):
+    "fit on a loss of the parameters alone: the model returns w, and the loss ignores the (empty) data"
+    w = nn.Parameter(torch.tensor([-3., 1.], dtype=torch.float64))
+    return fit(lambda xb: w, torch.zeros(1, 1), torch.zeros(1), params=[w], lr=lr, steps=30,
+               loss_func=lambda p, t: VALLEYS[valley](p))
+
+
+def test_a_surface_per_value_of_a_choice():
+    ex = explore(on_valley, {'lr': [0.05, 0.15], 'valley': ['turned', 'aligned']}, surface=VALLEYS, best=(0, 0))
+    assert ex.data['sd'] == 1 and ex.html.count('class="sx-bg"') == 2
+    shown, hidden = ex.html.split('class="sx-bg"')[1:]
+    assert not shown.startswith(' visibility="hidden"') and hidden.startswith(' visibility="hidden"')
+    t, a = ex.layers                                       # in the order of the grid's values: turned, aligned
+    assert len(t[0]) > 5 and t[1] == [0., 0.]
+    assert not np.allclose(np.concatenate(t[0])[:20], np.concatenate(a[0])[:20])
+    assert ex.hist(lr=0.15, valley='aligned').loss == on_valley('aligned', 0.15).loss
+    assert ex.still(valley='aligned').tobytes() != ex.still(valley='turned').tobytes()
+    with pytest.raises(ValueError, match='not the values of one'):
+        explore(on_valley, {'lr': [0.1], 'valley': ['turned']}, surface=VALLEYS)

@@ -173,3 +173,30 @@ def test_explorer_inserted_like_a_notebook_output(browser, ex, tmp_path):
     assert_shows(ex, got, lr, 'plain')
     assert_shows(ex, other, 0.1, 'plain')
     assert not console_errors(browser)
+
+
+def test_the_contours_follow_the_chosen_surface(browser, tmp_path):
+    "With a surface per value of a choice, moving the choice shows that value's contours and hides the others"
+    from selenium.webdriver.common.keys import Keys
+    curv = torch.tensor([1., 10.], dtype=torch.float64)
+    turn = torch.tensor([[0.8, -0.6], [0.6, 0.8]], dtype=torch.float64)
+    valleys = {'aligned': lambda w: 0.5 * (curv * w**2).sum(-1),
+               'turned': lambda w: 0.5 * (curv * (w @ turn)**2).sum(-1)}
+    def on_valley(valley, lr):
+        w = nn.Parameter(torch.tensor([-3., 1.], dtype=torch.float64))
+        return fit(lambda xb: w, torch.zeros(1, 1), torch.zeros(1), params=[w], lr=lr, steps=30,
+                   loss_func=lambda p, t: valleys[valley](p))
+    ex = explore(on_valley, {'valley': list(valleys), 'lr': [0.05, 0.15]}, surface=valleys, best=(0, 0))
+    blank = tmp_path/'blank.html'
+    blank.write_text('<!DOCTYPE html><html><body></body></html>')
+    browser.get(blank.as_uri())
+    browser.get_log('browser')
+    browser.execute_script(INSERT_LIKE_JUPYTERLAB, ex.html)
+    shown = "return [...document.querySelectorAll('.sx-bg')].map(g => g.getAttribute('visibility') || 'visible')"
+    assert browser.execute_script(shown) == ['visible', 'hidden']
+    browser.find_elements('css selector', '.sgdlab-explore select')[0].send_keys(Keys.ARROW_DOWN)   # aligned -> turned
+    assert browser.execute_script(shown) == ['hidden', 'visible']
+    got = drawn(browser)
+    j = ex.points.index({'valley': 'turned', 'lr': 0.05})
+    assert same_drawing(got['path'], _path_str(ex.data, ex.data['points'][j]))
+    assert not console_errors(browser)
