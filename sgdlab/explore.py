@@ -271,7 +271,7 @@ def _svg(head: str, xlabel: str, ylabel: str, xa: list, ya: list, inner: str, la
             f'<svg x="{_L}" y="{_T}" width="{_R - _L}" height="{_B - _T}" viewBox="{_L} {_T} {_R - _L} {_B - _T}">'
             f'{inner}</svg><rect class="sx-frame" x="{_L}" y="{_T}" width="{_R - _L}" height="{_B - _T}"/></svg>')
 
-# %% ../nbs/05b_explore.ipynb #ff3b7406
+# %% ../nbs/05b_explore.ipynb #9d08c2d9
 def _surface(surface, who: str = 'explore') -> tuple[Callable[[Tensor], Tensor], list[float]|None]:
     "A function from (m, 2) float64 points to their m losses, and the optimum when the surface is the lesson's line"
     if callable(surface): return surface, None
@@ -320,7 +320,7 @@ def _contours(fn: Callable, pv: tuple, who: str = 'explore', n: int = 60, levels
     z = np.ma.masked_invalid(z.reshape(n, n))
     if z.count() < 4 or z.min() == z.max(): return []
     from matplotlib.figure import Figure
-    lv = z.min() + (z.max() - z.min()) * np.linspace(0, 1, levels + 1)[1:-1]**2
+    lv = z.min() + (z.max() - z.min()) * np.geomspace(1e-3, 1, levels + 1)[:-1]
     cs = Figure().add_subplot().contour(gx.numpy(), gy.numpy(), z, levels=lv)
     return [np.asarray(seg) for segs in cs.allsegs for seg in segs if len(seg) > 1]
 
