@@ -5,6 +5,7 @@ message must contain (`Err`). A new public function gets its rows here; `test_ev
 it does."""
 from __future__ import annotations
 import math, warnings
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -85,6 +86,16 @@ def fit_lin(x=X, y=Y, **kw):
     model, ps = lin()
     kw.setdefault('lr', 0.1)
     return fit(model, x, y, params=ps, **kw)
+
+def fit_lr(lr, **kw):
+    "A 3-step fit of the line at `lr`, for explore's rows"
+    return fit_lin(lr=lr, epochs=3, **kw)
+
+_explorer = []
+def small_explorer():
+    "A 2-point explorer, built once, for the rows that save or look up"
+    if not _explorer: _explorer.append(explore(fit_lr, {'lr': [0.1, 0.2]}, surface=(X, Y)))
+    return _explorer[0]
 
 def with_value(t, i, v):
     t = t.clone(); t.view(-1)[i] = v; return t
@@ -259,6 +270,70 @@ ROWS = [
     Row('check_writable', 'a folder', lambda c: check_writable(c.tmp, 'me'), Err(IsADirectoryError, ('me:', 'folder'))),
     Row('check_writable', 'missing folder', lambda c: check_writable(c.tmp/'no'/'x', 'me'), Err(FileNotFoundError, ('me:', 'does not exist'))),
     Row('atomic_write', 'unwritable folder', lambda c: atomic_write(f'{UNWRITABLE}/x.gif', 'me').__enter__(), Err(PermissionError, ('me:', UNWRITABLE))),
+    # explore -------------------------------------------------------------------------------------------------------
+    Row('explore', 'an empty grid', lambda c: explore(fit_lr, {}), Err(ValueError, ('explore', 'empty'))),
+    Row('explore', 'a value list that is empty', lambda c: explore(fit_lr, {'lr': []}),
+        Err(ValueError, ("grid['lr']", 'empty'))),
+    Row('explore', 'a list as the grid', lambda c: explore(fit_lr, [0.1, 0.2]), Err(TypeError, ('grid', 'dict'))),
+    Row('explore', 'a single number as values', lambda c: explore(fit_lr, {'lr': 0.1}),
+        Err(TypeError, ("grid['lr']", '[0.1]'))),
+    Row('explore', 'NaN in the grid', lambda c: explore(fit_lr, {'lr': [0.1, math.nan]}),
+        Err(ValueError, ("grid['lr']", 'nan'))),
+    Row('explore', 'inf in the grid', lambda c: explore(fit_lr, {'lr': [math.inf]}),
+        Err(ValueError, ("grid['lr']", 'inf'))),
+    Row('explore', 'numbers and strings mixed', lambda c: explore(fit_lr, {'lr': [0.1, '0.2']}),
+        Err(TypeError, ('numbers', 'strings'))),
+    Row('explore', 'the same value twice', lambda c: explore(fit_lr, {'lr': [0.1, 0.1]}),
+        Err(ValueError, ('0.1 twice',))),
+    Row('explore', 'numpy values', lambda c: explore(fit_lr, {'lr': np.array([0.1, 0.2], dtype=np.float32)}),
+        Ok(lambda e: len(e) == 2)),
+    Row('explore', 'f does not return a History', lambda c: explore(lambda lr: fit_lr(lr).loss, {'lr': [0.1]}),
+        Err(TypeError, ('f(lr=0.1)', 'returned list', 'History'))),
+    Row('explore', 'f returns an empty History', lambda c: explore(lambda lr: History(), {'lr': [0.1]}),
+        Err(ValueError, ('f(lr=0.1)', 'no steps'))),
+    Row('explore', 'f takes fewer parameters than the grid has',
+        lambda c: explore(lambda lr: fit_lr(lr), {'lr': [0.1], 'mom': [0.]}),
+        Err(TypeError, ('mom', 'f('))),
+    Row('explore', 'f takes more parameters than the grid has',
+        lambda c: explore(lambda lr, mom: fit_lr(lr), {'lr': [0.1]}),
+        Err(TypeError, ('mom',))),
+    Row('explore', 'f is not callable', lambda c: explore(3, {'lr': [0.1]}), Err(TypeError, ('function',))),
+    Row('explore', 'a grid too big',
+        lambda c: explore(partial(fit_lr, record_params=True), {'lr': [0.1, 0.2, 0.3]}, max_kb=1),
+        Err(ValueError, ('kB', 'max_kb=1', ('every=', 'fewer values')))),
+    Row('explore', 'max_kb = NaN', lambda c: explore(fit_lr, {'lr': [0.1]}, max_kb=math.nan),
+        Err(ValueError, ('max_kb=nan',))),
+    Row('explore', 'every = 0', lambda c: explore(fit_lr, {'lr': [0.1]}, every=0), Err(ValueError, ('every=0',))),
+    Row('explore', 'numpy int every', lambda c: explore(fit_lr, {'lr': [0.1]}, every=np.int64(2)),
+        Ok(lambda e: e.data['every'] == 2)),
+    Row('explore', "along = 'epochs'", lambda c: explore(fit_lr, {'lr': [0.1]}, along='epochs'),
+        Err(ValueError, ("along='epochs'",))),
+    Row('explore', 'default not in the grid', lambda c: explore(fit_lr, {'lr': [0.1]}, default={'lr': 0.5}),
+        Err(ValueError, ('default=', '0.5'))),
+    Row('explore', 'surface x of shape (n, 3)',
+        lambda c: explore(fit_lr, {'lr': [0.1]}, surface=(torch.ones(10, 3), Y)),
+        Err(ValueError, ('surface', '(10, 3)'))),
+    Row('explore', 'NaN in the surface data',
+        lambda c: explore(fit_lr, {'lr': [0.1]}, surface=(X, with_value(Y, 2, math.nan))),
+        Err(ValueError, ('surface', NONFINITE))),
+    Row('explore', 'a dict of surfaces keyed by no hyper-parameter',
+        lambda c: explore(fit_lr, {'lr': [0.1]}, surface={'a': (X, Y)}),
+        Err(ValueError, ('surface=', 'not the values'))),
+    Row('explore', 'a surface without recorded parameters',
+        lambda c: explore(partial(fit_lr, record_params=False), {'lr': [0.1]}, surface=(X, Y)),
+        Err(ValueError, ('record_params=True',))),
+    Row('explore', 'a diverging fit is a point',
+        lambda c: explore(lambda lr: fit_lin(lr=lr, epochs=200), {'lr': [50.]}),
+        Ok(lambda e: 'diverged' in e.data['points'][0]['t'])),
+    Row('Explorer', 'save into an unwritable folder', lambda c: small_explorer().save(f'{UNWRITABLE}/x.html'),
+        Err(PermissionError, (UNWRITABLE,))),
+    Row('Explorer', 'save into a missing folder', lambda c: small_explorer().save(c.tmp/'no'/'x.html'),
+        Err(FileNotFoundError, ('does not exist',))),
+    Row('Explorer', 'save as .png', lambda c: small_explorer().save(c.tmp/'x.png'),
+        Err(ValueError, ('.html', 'still()'))),
+    Row('Explorer', 'a value not in the grid', lambda c: small_explorer().hist(lr=0.3),
+        Err(KeyError, ('lr=0.3', '[0.1, 0.2]'))),
+    Row('Explorer', 'a name not in the grid', lambda c: small_explorer().still(mom=0.9), Err(KeyError, ("'mom'",))),
     # CLI ----------------------------------------------------------------------------------------------------------
     Row('main demo', '--out in a missing folder', lambda c: main(['demo', '--out', str(c.tmp/'no'/'x.gif')]), Exit(2, ('does not exist',))),
     Row('main demo', '--lr nan', lambda c: main(['demo', '--lr', 'nan']), Exit(2, (('--lr nan', 'lr=nan'),))),
