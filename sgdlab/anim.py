@@ -22,7 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 from .files import atomic_write, check_writable
-from .learner import History
+from .history import History
 from .viz import to_np, _horizontal, _flat, _snapshots, _check_finite, _surface_data, _contour
 
 # %% auto #0

@@ -96,7 +96,7 @@ def main(
     args = p.parse_args(argv)
     if args.command is None: p.error("choose a command: demo")
     if msg := _check(args): p.exit(2, f"sgdlab demo: error: {msg}\n")
-    from sgdlab.learner import DivergenceError
+    from sgdlab.history import DivergenceError
     try: path = demo(args.n, args.lr, args.steps, args.bs, args.seed, args.out)
     except DivergenceError as e:  # the learning rate it blames, and the smaller one it suggests, are the demo's --lr
         msg = re.sub(r'\blr=', '--lr ', str(e))

@@ -16,7 +16,8 @@ from PIL import Image
 from torch import Tensor
 from .data import least_squares
 from .files import atomic_write, check_writable
-from .learner import DivergenceError, History, _interactive
+from .history import DivergenceError, History
+from .default_callbacks import _interactive
 
 # %% auto #0
 __all__ = ['Explorer', 'explore']

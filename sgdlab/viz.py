@@ -13,7 +13,7 @@ from torch import Tensor
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from .data import least_squares
-from .learner import History
+from .history import History
 
 # %% auto #0
 __all__ = ['to_np', 'plot_function', 'plot_fit', 'loss_surface']
