@@ -55,3 +55,4 @@ html_theme_options = {
     'navigation_with_keys': False,
     'top_of_page_buttons': [],
 }
+html_search_scorer = str(Path(__file__).resolve().parent/'_static'/'scorer.js')  # API entries before same-named titles (docs/_static/scorer.js)

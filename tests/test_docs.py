@@ -431,7 +431,7 @@ def test_search_ranks_api_entries_first(base_url, laptop):
     """A search for an API name ranks its entry first and opens the page at the entry; objects.inv lists every
     public name."""
     from selenium.webdriver.common.by import By
-    for q, page in (('lr_find', 'schedule'), ('History', 'learner'), ('mnist_sample', 'mnist')):
+    for q, page in (('lr_find', 'schedule'), ('History', 'history'), ('mnist_sample', 'mnist')):
         hits = _search(laptop, base_url, q)
         assert hits and hits[0].endswith(f'{page}.html#sgdlab.{page}.{q}'), (q, hits[:4])
     laptop.get(hits[0])
