@@ -120,7 +120,7 @@ def test_hidpi_tool_on_a_module_notebook(tmp_path):
     nbk = nbformat.read(copy, as_version=4)
     client = nbclient.NotebookClient(nbk, timeout=300, kernel_name='python3',
                                      resources={'metadata': {'path': str(NBS)}})
-    client.execute()
+    client.execute(env={k: v for k, v in os.environ.items() if k != 'MPLBACKEND'})  # inline figures, as in Jupyter
     figs = [o for c in nbk.cells for o in c.get('outputs', []) if 'image/png' in o.get('data', {})]
     assert figs, 'the notebook drew no figure'
     for o in figs:
