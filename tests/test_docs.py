@@ -126,7 +126,9 @@ def test_hidpi_tool_on_a_module_notebook(tmp_path):
     for o in figs:
         b = base64.b64decode(o['data']['image/png'])
         w = struct.unpack('>I', b[16:20])[0]
-        assert o['metadata']['image/png']['width'] * 2 == w, (w, o['metadata'])   # drawn at 2x, shown at 1x
+        # drawn at 2x, shown at 1x; IPython halves an odd pixel width by integer division (older matplotlib's tight
+        # bounding boxes can give 1093 px, shown as 546)
+        assert o['metadata']['image/png']['width'] == w // 2, (w, o['metadata'])
 
 # ------------------------------------------------------------------------------------------- the browser tests
 class _Quiet(http.server.SimpleHTTPRequestHandler):
