@@ -161,3 +161,31 @@ def test_known_assignments_still_exist():
     for (name, cls), attrs in KNOWN.items():
         found = {a for c, a, _ in _attached(name) if c == cls}
         assert attrs <= found, f"{name}.{cls}: {sorted(attrs - found)} are no longer attached; remove them from KNOWN"
+
+# ------------------------------------------------------------------------------------------ line length (issue 24 §4)
+MAX_LINE = 120
+NBS = PKG.parent/'nbs'
+
+def _long(lines, where: str) -> list[str]:
+    "The lines longer than MAX_LINE, as 'where:line: length', skipping the one-line `__all__` nbdev-export writes"
+    return [f'{where}:{i}: {len(l)} chars' for i, l in enumerate(lines, 1)
+            if len(l) > MAX_LINE and not l.startswith('__all__ = [')]
+
+def test_library_lines_fit_in_120_characters():
+    "Every line of sgdlab/ (but the generated index _modidx.py) fits the site's code width and a side-by-side diff."
+    bad = [b for p in sorted(PKG.glob('*.py')) if p.name != '_modidx.py'
+           for b in _long(p.read_text().splitlines(), p.name)]
+    assert not bad, 'lines over 120 characters; move long messages into a named constant or wrap them:\n' + '\n'.join(bad)
+
+def test_notebook_code_lines_fit_in_120_characters():
+    "Every code cell of every notebook: what a learner reads first, and what exports to sgdlab/."
+    import json
+    bad = []
+    for p in sorted(NBS.glob('*.ipynb')):
+        for k, c in enumerate(json.loads(p.read_text())['cells']):
+            if c['cell_type'] == 'code': bad += _long(''.join(c['source']).splitlines(), f'{p.name} cell {k}')
+    assert not bad, 'code lines over 120 characters:\n' + '\n'.join(bad)
+
+def test_the_line_check_can_fail():
+    "The checker flags a 121-character line and lets nbdev's `__all__` line through."
+    assert _long(['x' * 121, 'y' * 120, '__all__ = [' + 'z' * 200], 'f') == ['f:1: 121 chars']
