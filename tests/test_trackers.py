@@ -199,3 +199,45 @@ def test_numpy_arguments_are_accepted():
 def test_a_monitor_no_epoch_records_lists_what_is_recorded():
     with pytest.raises(ValueError, match=r"cannot monitor 'mae'; this fit records \['train_loss', 'valid_loss', 'acc'\]"):
         walk(EarlyStoppingCallback('mae'), metrics={'acc': scripted([1.] * 6)})
+
+# --- non-default arguments, by value ----------------------------------------------------------------------------------
+
+def test_restore_false_keeps_the_last_weights_and_remembers_the_best():
+    saver = SaveModelCallback('mae', restore=False)
+    a, h = walk(saver, metrics=[mae], epochs=30, lr=0.2)
+    best = int(np.argmin(h.metrics['mae']))
+    assert saver.best_epoch == best < 29
+    xv, yv = line(1., seed=1)
+    assert mae(xv@a, yv).item() == pytest.approx(h.metrics['mae'][-1], rel=1e-6)         # the last epoch's weights
+    assert mae(xv@saver.weights[0], yv).item() == pytest.approx(min(h.metrics['mae']), rel=1e-6)  # the best, kept
+
+def test_fname_holds_the_best_state_dict_of_a_module(tmp_path):
+    torch.manual_seed(0)
+    model = nn.Linear(2, 1)
+    saver = SaveModelCallback('valid_loss', fname=tmp_path/'best.pt', restore=False)
+    xt, yt = line(2.); xv, yv = line(1., seed=1)
+    h = fit(model, xt, yt[:, None], lr=0.2, epochs=30, valid=(xv, yv[:, None]), cbs=[saver])
+    sd = torch.load(tmp_path/'best.pt', weights_only=True)
+    assert set(sd) == {'weight', 'bias'}
+    best = nn.Linear(2, 1); best.load_state_dict(sd)
+    with torch.no_grad(): assert mse(best(xv), yv[:, None]).item() == pytest.approx(min(h.valid_loss), rel=1e-6)
+    assert saver.best_epoch == int(np.argmin(h.valid_loss)) < 29
+
+def test_min_delta_on_the_saver():
+    "A later epoch that is better by less than min_delta does not replace the saved best"
+    saver = SaveModelCallback('err', min_delta=0.1)
+    walk(saver, metrics={'err': scripted([1.0, 0.95, 0.85, 0.84])}, epochs=4)
+    assert (saver.best, saver.best_epoch) == (0.85, 2)
+
+def test_a_monitor_that_never_improves_on_the_start(capsys):
+    "NaN is never better than anything: no best epoch, nothing restored, and the message says so"
+    stop, saver = EarlyStoppingCallback('err', patience=2), SaveModelCallback('err')
+    a, h = walk(stop, saver, metrics={'err': scripted([math.nan] * 5)}, epochs=5)
+    assert h.stopped == 'early stop' and len(h.metrics['err']) == 2
+    assert stop.best_epoch is None and saver.best_epoch is None
+    assert '(none improved)' in capsys.readouterr().out
+
+def test_the_stop_message(capsys):
+    walk(EarlyStoppingCallback('err', patience=2), metrics={'err': scripted([3., 2., 2.5, 2.1, 1.])}, epochs=5)
+    assert capsys.readouterr().out == ("EarlyStoppingCallback: no improvement in err for 2 epochs; "
+                                       "stopped after epoch 3 (best: epoch 1, 2.0000)\n")
