@@ -6,7 +6,7 @@ Docs: https://sgdlab.github.io/sgdlab/history.html.md"""
 
 # %% ../nbs/03b_history.ipynb #5fb8dcfc
 from __future__ import annotations
-import numbers, re
+import numbers, os, re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 import numpy as np
@@ -57,6 +57,7 @@ class History:
 
     def save(self, path) -> Path:
         "Save to `path` as plain lists and tensors, loadable with `History.load` under `torch.load`'s safe default"
+        _check_path(path, 'History.save')
         d = asdict(self)
         d['params'] = [list(ps) for ps in self.params]
         d['final_params'] = None if self.final_params is None else list(self.final_params)
@@ -66,7 +67,7 @@ class History:
     @staticmethod
     def load(path) -> History:
         "The `History` saved at `path` by `History.save`; a clear error for a file that is not one"
-        return _from_dict(_read(path), path)
+        return _from_dict(_read(_check_path(path, 'History.load')), path)
 
     def __repr__(self):
         end = f", stopped: {self.stopped}" if self.stopped else ''
@@ -100,6 +101,12 @@ def _rows(h: History):
 # %% ../nbs/03b_history.ipynb #a7b1c002
 _HOW = "save a History with hist.save(path) and load it with History.load(path)"
 _FIELDS = [f.name for f in fields(History)]
+
+def _check_path(path, who: str):
+    "`path` if it can name a file, else a TypeError"
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{who}: path={path!r} must be a file name, a str or a Path such as 'hist.pt'")
+    return path
 
 def _first_line(s: str) -> str: return next((l.strip() for l in str(s).splitlines() if l.strip()), '')
 

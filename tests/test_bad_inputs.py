@@ -543,6 +543,8 @@ ROWS = [
     Row('History', 'path of a numpy int', lambda c: two_param_history().path(np.int64(1)).shape, Ok(lambda s: s == (2, 1))),
     Row('check', 'lesson and exercise as strings', lambda c: check('1', '3', 20), Ok(lambda r: r is False)),
     Row('check', 'a string lesson that does not exist', lambda c: check('5', 1, 20), Ok(lambda r: r is False)),
+    Row('History', 'save to path=None', lambda c: History(loss=[1.]).save(None), Err(TypeError, ('History.save', 'path=None', 'file name'))),
+    Row('History', 'load path=3', lambda c: History.load(3), Err(TypeError, ('History.load', 'path=3', 'file name'))),
 ]
 
 # helpers for the issue 20 (edges) rows

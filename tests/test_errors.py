@@ -162,3 +162,8 @@ def test_a_thinned_history_survives_save_and_load(tmp_path):
     assert h2.param_steps == [0, 4, 8, 12] and h2.loss == h.loss and h2.steps_per_epoch == 4 and h2.bs == 5
     assert torch.equal(h2.path(0), h.path(0)) and torch.equal(h2.final_params[0], a.detach())
     assert h2.epoch_loss == h.epoch_loss
+
+@pytest.mark.parametrize('path', [None, 3, ['h.pt']])
+def test_save_and_load_need_a_file_name(path):
+    with pytest.raises(TypeError, match=r"History.save: path=.* must be a file name"): History(loss=[1.]).save(path)
+    with pytest.raises(TypeError, match=r"History.load: path=.* must be a file name"): History.load(path)

@@ -38,6 +38,9 @@ MODULES = {
     'callback': ('03d_callback', [*_LEARN, '-k', 'callback or Callback or cancel or Cancel or learner']),
     'default_callbacks': ('03e_default_callbacks', [*_LEARN, '-k', 'fit or record or callback or learner or valid']),
     'learner': ('04_learner', [*_LEARN, '-k', 'fit or history or epoch_loss or learner or callback or record']),
+    'callbacks': ('04a_callbacks', ['tests/test_trackers.py', 'tests/test_learner.py', 'tests/test_bad_inputs.py',
+                                    '-k', 'track or Track or Stopping or SaveModel or monitor or comp or min_delta or '
+                                          'patience or epoch or best']),
     'mnist': ('07_mnist', ['tests/test_mnist.py', 'tests/test_values.py',
                            '-k', 'mnist or accuracy or loss or folder or split or digits']),
 }
