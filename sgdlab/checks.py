@@ -126,9 +126,11 @@ def _explain(learn, e: Exception) -> Exception|None:
                           f"{tuple(learn.loss.shape)}; it must return one number, e.g. end it with .mean()")
     if (wrong := _explain_dtype(learn, e)) is not None: return wrong
     if 'device' in msg and any(k in msg.lower() for k in ('expected all tensors', 'same device', 'expected device')):
-        return RuntimeError(f"fit: model(x) mixes devices: the batch and the trained parameters are on {dev}, "
-                            f"but the model uses a tensor on another device; move it with .to('{dev}') "
-                            f"({msg.splitlines()[0]})")
+        who = {'model': 'model(x)', 'loss': f"loss_func {_name(learn.loss_func)}"}.get(_stage(learn, e))
+        if who is None: return None  # raised elsewhere (a callback, say): PyTorch's message is the best we have
+        return RuntimeError(f"fit: {who} mixes devices: the batch and the trained parameters are on {dev}, "
+                            f"but {'the model' if who == 'model(x)' else 'the loss'} uses a tensor on another device; "
+                            f"move it with .to('{dev}') ({msg.splitlines()[0]})")
     return None
 
 def _name(f) -> str: return repr(getattr(f, '__name__', type(f).__name__))

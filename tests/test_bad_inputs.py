@@ -545,6 +545,8 @@ ROWS = [
     Row('check', 'a string lesson that does not exist', lambda c: check('5', 1, 20), Ok(lambda r: r is False)),
     Row('History', 'save to path=None', lambda c: History(loss=[1.]).save(None), Err(TypeError, ('History.save', 'path=None', 'file name'))),
     Row('History', 'load path=3', lambda c: History.load(3), Err(TypeError, ('History.load', 'path=3', 'file name'))),
+    Row('fit', 'a loss_func holding a tensor on another device', lambda c: fit_lin(loss_func=lambda p, t: ((p - t)**2 * torch.ones(1, device='meta')).mean()),
+        Err(RuntimeError, ('loss_func', 'mixes devices', "to('cpu')"), ('model(x) mixes',))),
 ]
 
 # helpers for the issue 20 (edges) rows

@@ -167,3 +167,24 @@ def test_a_thinned_history_survives_save_and_load(tmp_path):
 def test_save_and_load_need_a_file_name(path):
     with pytest.raises(TypeError, match=r"History.save: path=.* must be a file name"): History(loss=[1.]).save(path)
     with pytest.raises(TypeError, match=r"History.load: path=.* must be a file name"): History.load(path)
+
+# --- devices: the model or the loss, whichever holds the stray tensor (the meta device stands in for a GPU) -----
+
+def test_a_stray_tensor_in_the_model():
+    a, b = nn.Parameter(torch.zeros(2)), torch.zeros(1, device='meta')
+    e = fit_error(lambda x: x@a + b, X, Y, params=[a], lr=0.1)
+    assert isinstance(e, RuntimeError) and str(e).startswith('fit: model(x) mixes devices') and "to('cpu')" in str(e)
+
+def test_a_stray_tensor_in_the_loss_is_not_blamed_on_the_model():
+    w = torch.ones(1, device='meta')
+    def weighted(preds, targs): return ((preds - targs)**2 * w).mean()
+    e = fit_error(nn.Linear(2, 1), X, Y[:, None], lr=0.1, loss_func=weighted)
+    assert isinstance(e, RuntimeError) and str(e).startswith("fit: loss_func 'weighted' mixes devices")
+    assert 'model(x)' not in str(e) and 'the loss uses a tensor on another device' in str(e)
+
+class StrayDevice(Callback):
+    def after_loss(self, learn): learn.xb + torch.ones_like(learn.xb, device='meta')
+
+def test_a_device_error_from_a_callback_is_left_alone():
+    e = fit_error(nn.Linear(2, 1), X, Y[:, None], lr=0.1, cbs=[StrayDevice()])
+    assert type(e) is RuntimeError and not str(e).startswith('fit:')
