@@ -324,7 +324,7 @@ def _lesson_of_notebook(nb: int) -> int | None:
 
 def _from_str(v) -> int | None:
     "A whole number written as a string, ' 10 ', as an int; else None"
-    return int(v) if isinstance(v, str) and v.strip().isdigit() and len(v) < 20 else None
+    return int(v) if isinstance(v, str) and v.strip().isdecimal() and len(v) < 20 else None
 
 def _find(lesson, n):
     "The row of exercise `n` of `lesson`, or what is wrong with the call and, where there is one, the call to make"

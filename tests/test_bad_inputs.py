@@ -543,6 +543,7 @@ ROWS = [
     Row('History', 'path of a numpy int', lambda c: two_param_history().path(np.int64(1)).shape, Ok(lambda s: s == (2, 1))),
     Row('check', 'lesson and exercise as strings', lambda c: check('1', '3', 20), Ok(lambda r: r is False)),
     Row('check', 'a string lesson that does not exist', lambda c: check('5', 1, 20), Ok(lambda r: r is False)),
+    Row('check', "a superscript digit, which isdigit() accepts and int() refuses", lambda c: (check('²', 1, 0), check(1, '²', 0)), Ok(lambda r: r == (False, False))),
     Row('History', 'save to path=None', lambda c: History(loss=[1.]).save(None), Err(TypeError, ('History.save', 'path=None', 'file name'))),
     Row('History', 'load path=3', lambda c: History.load(3), Err(TypeError, ('History.load', 'path=3', 'file name'))),
     Row('fit', 'a loss_func holding a tensor on another device', lambda c: fit_lin(loss_func=lambda p, t: ((p - t)**2 * torch.ones(1, device='meta')).mean()),
