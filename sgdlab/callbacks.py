@@ -92,7 +92,7 @@ class TrackerCallback(Callback):
         vals = self._series(learn.hist)
         new, self.seen = vals[self.seen:], len(vals)
         if not new: return None
-        return float(np.mean(new)) if self.monitor == 'train_loss' else new[-1]
+        return float(np.mean(new)) if self.monitor == 'train_loss' else vals[-1]
 
     def improved(self, learn) -> bool|None:
         "Whether this epoch beat the best so far by more than `min_delta` (and if so, remember it); None: no value"
