@@ -39,7 +39,8 @@ def _lower_is_better(comp, monitor: str, who: str) -> bool:
         return lower
     if not callable(comp):
         raise TypeError(f"{who}: comp={comp!r} must be a function comp(a, b) saying whether a is better than b, "
-                        "such as np.less or np.greater")
+                        "such as np.less or np.greater (comp is the second argument, as in fastai: "
+                        "pass min_delta, patience or fname by name)")
     try: lt, gt = bool(comp(0., 1.)), bool(comp(1., 0.))
     except Exception as e:
         raise TypeError(f"{who}: comp={comp!r} failed on two floats ({type(e).__name__}: {e}); "

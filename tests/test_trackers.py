@@ -183,6 +183,7 @@ def test_long_run_with_a_noisy_monitor():
     (lambda: EarlyStoppingCallback('score'), ValueError, ("'score'", 'comp=np.less', 'comp=np.greater')),
     (lambda: EarlyStoppingCallback('acc_loss'), ValueError, ("'acc_loss'", 'comp=')),
     (lambda: EarlyStoppingCallback('valid_loss', 0.01), TypeError, ('comp=0.01', 'np.less')),
+    (lambda: SaveModelCallback('valid_loss', 'best.pt'), TypeError, ("comp='best.pt'", 'fname by name')),
     (lambda: EarlyStoppingCallback(comp=lambda a, b: True), ValueError, ('no direction',)),
     (lambda: EarlyStoppingCallback(comp=torch.lt), TypeError, ('failed on two floats',)),
     (lambda: SaveModelCallback(fname=3), TypeError, ('fname=3',)),
