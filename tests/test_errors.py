@@ -188,3 +188,15 @@ class StrayDevice(Callback):
 def test_a_device_error_from_a_callback_is_left_alone():
     e = fit_error(nn.Linear(2, 1), X, Y[:, None], lr=0.1, cbs=[StrayDevice()])
     assert type(e) is RuntimeError and not str(e).startswith('fit:')
+
+# --- non-finite data: the message names the row, and the column only where there is one ---------------------------
+
+def test_fit_names_the_row_of_a_nan_in_y():
+    y = Y.clone(); y[1] = math.nan
+    with pytest.raises(ValueError) as e: fit(nn.Linear(2, 1), X, y, lr=0.1)
+    assert str(e.value) == "fit: y holds a non-finite value (nan) at row 1; remove or fix those rows before training"
+
+def test_fit_names_the_row_and_column_of_an_inf_in_x():
+    x = X.clone(); x[3, 1] = -math.inf
+    with pytest.raises(ValueError, match=r"x holds a non-finite value \(-inf\) at row 3, column 1;"):
+        fit(nn.Linear(2, 1), x, Y[:, None], lr=0.1)

@@ -219,3 +219,31 @@ def test_long_fits_are_quiet_in_tests(capsys):
     a = nn.Parameter(torch.tensor([-1., 1.]))
     fit(lambda x: x@a, x, y, params=[a], lr=0.1, steps=600)
     assert capsys.readouterr().out == ''
+
+
+# --- issue 20 (edges): History by hand, at its boundaries -------------------------------------------------------------
+
+def test_history_defaults_to_one_step_per_epoch():
+    from sgdlab import History
+    assert History(loss=[1., 3.]).epoch_loss == [1., 3.] and History(loss=[1., 3.], steps_per_epoch=2).epoch_loss == [2.]
+
+
+def test_history_path_at_its_boundaries():
+    "One snapshot of two parameters: indices 0, 1, -1, -2 work; 2 and -3 are named errors"
+    import pytest, torch
+    from sgdlab import History
+    h = History(loss=[1.], params=[(torch.tensor([1., 2.]), torch.tensor([3.]))])
+    assert h.path(0).tolist() == [[1., 2.]] and h.path(1).tolist() == [[3.]]
+    assert h.path(-1).tolist() == [[3.]] and h.path(-2).tolist() == [[1., 2.]]
+    for i in (2, -3):
+        with pytest.raises(IndexError, match=f'i={i} is out of range: this History records 2 parameters, so i is 0 to 1'):
+            h.path(i)
+
+
+def test_history_keeps_given_param_steps():
+    "Snapshot steps given (a thinned record) are kept; only missing ones are numbered 0, 1, ..."
+    import torch
+    from sgdlab import History
+    t = (torch.zeros(1),)
+    assert History(loss=[0.] * 9, params=[t, t], param_steps=[0, 8]).param_steps == [0, 8]
+    assert History(loss=[0.] * 9, params=[t, t]).param_steps == [0, 1]
