@@ -53,13 +53,13 @@ def test_integer_targets_for_a_float_loss():
 
 class Raises(Callback):
     "A callback whose own error mentions a dtype; it is not fit's arguments' fault"
-    def after_loss(self, learn): raise RuntimeError('my callback wants dtype Float')
+    def after_loss(self, learn): raise RuntimeError('my callback wants target dtype Float')
 
 def test_a_dtype_message_from_elsewhere_is_left_alone():
     "Only a diagnosed error is rewritten: one from a callback reaches the user as it was"
     torch.manual_seed(0)
     e = fit_error(nn.Embedding(10, 1), torch.arange(20) % 10, torch.zeros(20, 1), lr=0.1, cbs=[Raises()])
-    assert type(e) is RuntimeError and str(e) == 'my callback wants dtype Float'
+    assert type(e) is RuntimeError and str(e) == 'my callback wants target dtype Float'
 
 # --- a non-finite validation loss is not the lr's fault --------------------------------------------------------
 
@@ -200,3 +200,26 @@ def test_fit_names_the_row_and_column_of_an_inf_in_x():
     x = X.clone(); x[3, 1] = -math.inf
     with pytest.raises(ValueError, match=r"x holds a non-finite value \(-inf\) at row 3, column 1;"):
         fit(nn.Linear(2, 1), x, Y[:, None], lr=0.1)
+
+# --- errors of the model's or the loss's own, which merely mention a dtype or a device, are left as they are ------
+
+def raiser(msg):
+    def f(*args): raise RuntimeError(msg)
+    return f
+
+@pytest.mark.parametrize('model, x, loss, msg', [
+    ('raises', X.double(), mse, 'my model has a dtype Float problem'),        # names the parameters' dtype only
+    ('raises', X, mse, 'my model has a target dtype Float problem'),          # 'target' and y's dtype, in the model
+    ('casts', X.double(), 'raises', 'my loss wants dtype Float, not Double'),  # x's and the parameters' dtypes, in the loss
+    ('raises', X, mse, 'my model device is busy'),                            # 'device', but no mix-up of devices
+])
+def test_a_models_or_losss_own_dtype_or_device_message_is_left_alone(model, x, loss, msg):
+    a = nn.Parameter(torch.zeros(2))
+    model = raiser(msg) if model == 'raises' else (lambda x: x.float() @ a)
+    e = fit_error(model, x, Y, params=[a], lr=0.1, loss_func=raiser(msg) if loss == 'raises' else loss)
+    assert type(e) is RuntimeError and str(e) == msg
+
+@pytest.mark.parametrize('valid, n', [([X, Y, Y, Y], 4), (X, 1), (5, 1), ((X,), 1), ((X, Y, Y), 3)])
+def test_fit_counts_the_items_of_a_valid_that_is_not_a_pair(valid, n):
+    with pytest.raises(ValueError, match=rf"valid= must be a pair \(x_valid, y_valid\); got {n} items?$"):
+        fit(nn.Linear(2, 1), X, Y[:, None], lr=0.1, valid=valid)
