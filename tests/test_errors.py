@@ -223,3 +223,12 @@ def test_a_models_or_losss_own_dtype_or_device_message_is_left_alone(model, x, l
 def test_fit_counts_the_items_of_a_valid_that_is_not_a_pair(valid, n):
     with pytest.raises(ValueError, match=rf"valid= must be a pair \(x_valid, y_valid\); got {n} items?$"):
         fit(nn.Linear(2, 1), X, Y[:, None], lr=0.1, valid=valid)
+
+def test_load_names_at_most_five_keys_and_tells_a_state_dict_from_other_dicts(tmp_path):
+    torch.save({k: torch.ones(1) for k in 'abcdef'}, tmp_path/'six.pt')
+    with pytest.raises(ValueError, match=r"a dict of 6 tensors with keys \['a', 'b', 'c', 'd', 'e'\]: a model's state_dict"):
+        History.load(tmp_path/'six.pt')
+    torch.save({'w': torch.ones(1), 'epoch': 3}, tmp_path/'mixed.pt')
+    with pytest.raises(ValueError, match=r"a dict with keys \['w', 'epoch'\], without the 'loss'") as e:
+        History.load(tmp_path/'mixed.pt')
+    assert 'state_dict' not in str(e.value)
