@@ -273,3 +273,5 @@ def test_history_table_of_a_long_fit_keeps_its_width():
     from sgdlab import History
     rows = History(loss=[float(i) for i in range(30)], valid_loss=[1.] * 30)._repr_markdown_().split('\n\n')[1].split('\n')
     assert len(rows) == 2 + 21 and rows[12] == '| … | … | … |' and rows[2].startswith('| 0 |') and rows[-1].startswith('| 29 |')
+    rows = History(loss=[float(i) for i in range(30)], metrics={'acc': []})._repr_markdown_().split('\n\n')[1].split('\n')
+    assert rows[12] == '| … | … | … |'   # as wide as the header, not as the first row (which has no acc yet)
