@@ -6,8 +6,10 @@ Docs: https://sgdlab.github.io/sgdlab/callbacks.html.md"""
 
 # %% ../nbs/04a_callbacks.ipynb #5227e500
 from __future__ import annotations
-import math
+import math, numbers, re
+from collections.abc import Callable
 from pathlib import Path
+import numpy as np
 import torch
 from torch import nn
 from .ranks import world
@@ -18,13 +20,58 @@ from .files import atomic_write
 __all__ = ['TrackerCallback', 'EarlyStoppingCallback', 'SaveModelCallback']
 
 # %% ../nbs/04a_callbacks.ipynb #329907e7
+_LOWER, _HIGHER = {'mse', 'mae', 'rmse', 'err', 'nll'}, {'r2', 'f1', 'auc', 'precision', 'recall'}
+
+def _lower_by_name(monitor: str) -> bool|None:
+    "True if `monitor`'s name says lower is better, False if it says higher, None if it says neither (or both)"
+    m = monitor.lower()
+    words = set(re.split(r'[^a-z0-9]+', m))
+    lower = 'loss' in m or 'error' in m or bool(words & _LOWER)
+    higher = 'acc' in m or bool(words & _HIGHER)
+    return None if lower == higher else lower
+
+def _lower_is_better(comp, monitor: str, who: str) -> bool:
+    "Whether `comp` (or, when it is None, the name `monitor`) says that lower values are better"
+    if comp is None:
+        if (lower := _lower_by_name(monitor)) is None:
+            raise ValueError(f"{who}: cannot tell from the name {monitor!r} whether lower or higher is better; "
+                             "pass comp=np.less (lower is better) or comp=np.greater (higher is better)")
+        return lower
+    if not callable(comp):
+        raise TypeError(f"{who}: comp={comp!r} must be a function comp(a, b) saying whether a is better than b, "
+                        "such as np.less or np.greater (comp is the second argument, as in fastai: "
+                        "pass min_delta, patience or fname by name)")
+    try: lt, gt = bool(comp(0., 1.)), bool(comp(1., 0.))
+    except Exception as e:
+        raise TypeError(f"{who}: comp={comp!r} failed on two floats ({type(e).__name__}: {e}); "
+                        "pass a function of two numbers such as np.less or np.greater") from e
+    if lt == gt:
+        raise ValueError(f"{who}: comp={comp!r} gives {lt} for both (0., 1.) and (1., 0.), so it picks no direction; "
+                         "pass np.less (lower is better) or np.greater (higher is better)")
+    return lt
+
+def _check_tracker_args(who: str, monitor, min_delta):
+    "Refuse a `monitor` that is not a name and a `min_delta` that is not a finite number >= 0"
+    if not isinstance(monitor, str) or not monitor:
+        raise TypeError(f"{who}: monitor={monitor!r} must be the name of what to watch: "
+                        "'valid_loss', 'train_loss' or a metric's name")
+    if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not min_delta >= 0 \
+            or not math.isfinite(min_delta):
+        raise ValueError(f"{who}: min_delta={min_delta!r} must be a finite number >= 0, "
+                         "the smallest change that counts as an improvement")
+
+# %% ../nbs/04a_callbacks.ipynb #3a1c9e01
 class TrackerCallback(Callback):
-    "Track the best value of `monitor` after each epoch: lower is better for losses, higher for other metrics"
+    "Track the best value of `monitor` after each epoch; `comp`, or else the name, says whether lower is better"
     def __init__(self,
                  monitor: str = 'valid_loss', # 'valid_loss', 'train_loss' (the epoch's mean) or the name of a metric
+                 comp: Callable|None = None, # `comp(a, b)`: is a better than b? e.g. np.less; None: from the name
                  min_delta: float = 0.): # an improvement smaller than this does not count
-        self.monitor, self.min_delta = monitor, abs(min_delta)
-        self.lower_is_better = 'loss' in monitor
+        who = type(self).__name__
+        _check_tracker_args(who, monitor, min_delta)
+        self.monitor, self.min_delta = monitor, float(min_delta)
+        self.lower_is_better = _lower_is_better(comp, monitor, who)
+        self.comp = comp if comp is not None else np.less if self.lower_is_better else np.greater
         self.best, self.best_epoch = None, None
 
     def before_fit(self, learn):
@@ -33,20 +80,25 @@ class TrackerCallback(Callback):
             hint = '' if learn.valid is not None else "; pass valid=(x_valid, y_valid) to record 'valid_loss'"
             raise ValueError(f"{type(self).__name__}: cannot monitor {self.monitor!r}; this fit records {names}{hint}")
         self.best, self.best_epoch = math.inf if self.lower_is_better else -math.inf, None
+        self.seen = len(self._series(learn.hist))  # what was recorded before this fit is not this fit's
 
-    def value(self, learn) -> float:
-        "The monitored number for the epoch that just ended"
-        h = learn.hist
-        if self.monitor == 'train_loss':
-            learn.recorder.flush(learn)  # the Recorder hands over losses in batches; this epoch's are needed now
-            return h.epoch_loss[-1] if h.epoch_loss else h.loss[-1]
-        if self.monitor == 'valid_loss': return h.valid_loss[-1]
-        return h.metrics[self.monitor][-1]
+    def _series(self, h) -> list[float]:
+        "The list in the History that the monitor's values go to: per step for 'train_loss', else per epoch"
+        if self.monitor == 'train_loss': return h.loss
+        return h.valid_loss if self.monitor == 'valid_loss' else h.metrics.get(self.monitor, [])
 
-    def improved(self, learn) -> bool:
-        "Whether this epoch beat the best so far by more than `min_delta` (and if so, remember it)"
-        v = self.value(learn)
-        better = v < self.best - self.min_delta if self.lower_is_better else v > self.best + self.min_delta
+    def value(self, learn) -> float|None:
+        "The monitor for the epoch that just ended, or None if that epoch recorded none (it was cancelled)"
+        if self.monitor == 'train_loss': learn.recorder.flush(learn)  # the Recorder hands losses over in batches
+        vals = self._series(learn.hist)
+        new, self.seen = vals[self.seen:], len(vals)
+        if not new: return None
+        return float(np.mean(new)) if self.monitor == 'train_loss' else vals[-1]
+
+    def improved(self, learn) -> bool|None:
+        "Whether this epoch beat the best so far by more than `min_delta` (and if so, remember it); None: no value"
+        if (v := self.value(learn)) is None: return None
+        better = bool(self.comp(v + (self.min_delta if self.lower_is_better else -self.min_delta), self.best))
         if better: self.best, self.best_epoch = v, learn.epoch
         return better
 
@@ -55,19 +107,24 @@ class EarlyStoppingCallback(TrackerCallback):
     "Stop training when `monitor` has not improved by more than `min_delta` for `patience` epochs"
     def __init__(self,
                  monitor: str = 'valid_loss', # 'valid_loss', 'train_loss' (the epoch's mean) or the name of a metric
+                 comp: Callable|None = None, # `comp(a, b)`: is a better than b? e.g. np.less; None: from the name
                  min_delta: float = 0., # an improvement smaller than this does not count
                  patience: int = 1): # epochs without improvement before training stops
-        super().__init__(monitor, min_delta)
-        self.patience = patience
+        super().__init__(monitor, comp, min_delta)
+        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 1:
+            raise ValueError(f"EarlyStoppingCallback: patience={patience!r} must be a whole number >= 1, the epochs "
+                             "without improvement to allow; patience=1 stops at the first epoch that does not improve")
+        self.patience = int(patience)
     def before_fit(self, learn): super().before_fit(learn); self.wait = 0
     def after_epoch(self, learn):
-        if self.improved(learn): self.wait = 0; return
+        if (better := self.improved(learn)) is None: return
+        if better: self.wait = 0; return
         self.wait += 1
         if self.wait >= self.patience:
             learn.hist.stopped = 'early stop'
+            best = 'none improved' if self.best_epoch is None else f"best: epoch {self.best_epoch}, {self.best:.4f}"
             print(f"EarlyStoppingCallback: no improvement in {self.monitor} for {self.wait} "
-                  f"epoch{'s'*(self.wait > 1)}; stopped after epoch {learn.epoch} "
-                  f"(best: epoch {self.best_epoch}, {self.best:.4f})")
+                  f"epoch{'s'*(self.wait > 1)}; stopped after epoch {learn.epoch} ({best})")
             raise CancelFitException
 
 # %% ../nbs/04a_callbacks.ipynb #a19c7c1e
@@ -87,11 +144,16 @@ class SaveModelCallback(TrackerCallback):
     "Keep the weights of the best epoch by `monitor`, optionally saved to `fname`, and restore them at the end"
     def __init__(self,
                  monitor: str = 'valid_loss', # what decides 'best'
+                 comp: Callable|None = None, # `comp(a, b)`: is a better than b? e.g. np.less; None: from the name
                  fname: str|Path|None = None, # also save the best weights here with `torch.save` (None: in memory only)
                  min_delta: float = 0., # an improvement smaller than this does not count
                  restore: bool = True): # load the best weights back when training ends
-        super().__init__(monitor, min_delta)
-        self.fname, self.restore = fname, restore
+        super().__init__(monitor, comp, min_delta)
+        if fname is not None and not isinstance(fname, (str, Path)):
+            raise TypeError(f"SaveModelCallback: fname={fname!r} must be a path (str or Path), or None")
+        if not isinstance(restore, (bool, np.bool_)):
+            raise TypeError(f"SaveModelCallback: restore={restore!r} must be True or False")
+        self.fname, self.restore = fname, bool(restore)
     def after_epoch(self, learn):
         if not self.improved(learn): return
         self.weights = _weights(learn)

@@ -6,7 +6,7 @@ Docs: https://sgdlab.github.io/sgdlab/checks.html.md"""
 
 # %% ../nbs/03c_checks.ipynb #e290f695
 from __future__ import annotations
-import math, numbers
+import math, numbers, re
 from collections.abc import Callable, Mapping
 import numpy as np
 import torch
@@ -124,16 +124,67 @@ def _explain(learn, e: Exception) -> Exception|None:
     if 'only for scalar outputs' in msg:
         return ValueError(f"fit: loss_func {_name(learn.loss_func)} returned a tensor of shape "
                           f"{tuple(learn.loss.shape)}; it must return one number, e.g. end it with .mean()")
-    if isinstance(xb, Tensor) and ('scalar type' in msg or 'dtype' in msg) and xb.dtype != learn.params[0].dtype:
-        return TypeError(f"fit: model(x) failed on x of dtype {xb.dtype} with parameters of dtype "
-                         f"{learn.params[0].dtype}; convert x, e.g. x.float() ({msg.splitlines()[0]})")
+    if (wrong := _explain_dtype(learn, e)) is not None: return wrong
     if 'device' in msg and any(k in msg.lower() for k in ('expected all tensors', 'same device', 'expected device')):
-        return RuntimeError(f"fit: model(x) mixes devices: the batch and the trained parameters are on {dev}, "
-                            f"but the model uses a tensor on another device; move it with .to('{dev}') "
-                            f"({msg.splitlines()[0]})")
+        who = {'model': 'model(x)', 'loss': f"loss_func {_name(learn.loss_func)}"}.get(_stage(learn, e))
+        if who is None: return None  # raised elsewhere (a callback, say): PyTorch's message is the best we have
+        return RuntimeError(f"fit: {who} mixes devices: the batch and the trained parameters are on {dev}, "
+                            f"but {'the model' if who == 'model(x)' else 'the loss'} uses a tensor on another device; "
+                            f"move it with .to('{dev}') ({msg.splitlines()[0]})")
     return None
 
 def _name(f) -> str: return repr(getattr(f, '__name__', type(f).__name__))
+
+# %% ../nbs/03c_checks.ipynb #c3d7a002
+_DTYPE_WORDS = {torch.float32: 'float', torch.float64: 'double', torch.float16: 'half', torch.bfloat16: 'bfloat16',
+                torch.int64: 'long', torch.int32: 'int', torch.int16: 'short', torch.int8: 'char', torch.uint8: 'byte',
+                torch.bool: 'bool'}
+
+def _names(msg: str, dtype) -> bool:
+    "Does PyTorch's message `msg` name `dtype`, as 'Float', 'float' or 'torch.FloatTensor'?"
+    w = _DTYPE_WORDS.get(dtype)
+    return w is not None and re.search(rf'\b{w}(tensor)?\b', msg.lower()) is not None
+
+def _conv(dtype) -> str: return f".{_DTYPE_WORDS[dtype]}()" if dtype in _DTYPE_WORDS else f".to({dtype})"
+
+def _stage(learn, e: Exception) -> str|None:
+    "'loss' if `e` was raised inside the loss function, 'model' if inside the model, else None"
+    def ours(f, fr):
+        code = getattr(f, '__code__', None) or getattr(getattr(f, 'forward', None), '__code__', None)
+        return fr.f_code is code or fr.f_locals.get('self') is f
+    tb, found = e.__traceback__, None
+    while tb is not None:
+        if ours(learn.loss_func, tb.tb_frame): return 'loss'
+        if ours(learn.model, tb.tb_frame): found = 'model'
+        tb = tb.tb_next
+    return found
+
+def _explain_dtype(learn, e: Exception) -> Exception|None:
+    "A `TypeError` naming the tensor whose dtype is wrong, when we can tell which one it is; else None"
+    msg = str(e)
+    if not any(k in msg for k in ('dtype', 'scalar type', 'Tensor', 'type (', 'cast')): return None
+    xb, yb, preds, pd = learn.xb, learn.yb, getattr(learn, 'preds', None), learn.params[0].dtype
+    first = msg.splitlines()[0]
+    stage = _stage(learn, e)
+    if stage == 'model' and isinstance(xb, Tensor):
+        if "'indices'" in msg and xb.is_floating_point():
+            return TypeError(f"fit: x is {xb.dtype}, but the model uses it as indices (into an nn.Embedding): "
+                             f"convert x, e.g. x.long() ({first})")
+        if xb.dtype != pd and _names(msg, xb.dtype) and _names(msg, pd):
+            if not xb.is_floating_point():
+                return TypeError(f"fit: x holds integers ({xb.dtype}) but the model computes in {pd}: "
+                                 f"convert x, e.g. x{_conv(pd)} ({first})")
+            return TypeError(f"fit: x is {xb.dtype} but the model's parameters are {pd}: convert x (and y) to "
+                             f"match, x{_conv(pd)}, or the model to x's dtype, model{_conv(xb.dtype)} ({first})")
+    if stage == 'loss' and isinstance(yb, Tensor) and _names(msg, yb.dtype):
+        if 'target' in msg.lower():
+            want = 'y.long() for class labels' if _names(msg, torch.int64) else f"y{_conv(pd)}"
+            return TypeError(f"fit: loss_func {_name(learn.loss_func)} cannot take y of dtype {yb.dtype}: "
+                             f"convert y, e.g. {want} ({first})")
+        if isinstance(preds, Tensor) and yb.dtype != preds.dtype:
+            return TypeError(f"fit: y is {yb.dtype} but model(x) gives {preds.dtype}: convert y, "
+                             f"e.g. y{_conv(preds.dtype)} ({first})")
+    return None
 
 # %% ../nbs/03c_checks.ipynb #ece0a0f9
 def _number(v, what: str) -> float:
@@ -144,7 +195,12 @@ def _number(v, what: str) -> float:
     return float(v)
 
 def _metric(name: str, m: Callable, preds: Tensor, targs: Tensor) -> float:
-    "`m(preds, targs)` as a float; an error from inside `m` is re-raised naming the metric"
+    "`m(preds, targs)` as a float; an error from inside `m` keeps its type and traceback, with a note naming `m`"
     try: v = m(preds, targs)
-    except Exception as e: raise RuntimeError(f"fit: metric {name!r} raised {type(e).__name__}: {e}") from None
+    except Exception as e:
+        note = f"fit: metric {name!r} raised this, called as {name}(preds, targets) on the validation data"
+        if hasattr(e, 'add_note'): e.add_note(note); raise  # Python 3.11+: the error itself, with a note
+        try: wrapped = type(e)(f"{note}: {type(e).__name__}: {e}")  # Python 3.10: the same type, chained
+        except Exception: wrapped = RuntimeError(f"{note}: {type(e).__name__}: {e}")
+        raise wrapped from e
     return _number(v, f"metric {name!r}")

@@ -130,22 +130,28 @@ def _same(t: Tensor, before: Tensor) -> bool:
     return t.shape == before.shape and t.dtype == before.dtype and torch.equal(t.isnan(), before.isnan()) and \
         torch.equal(t.nan_to_num(), before.nan_to_num())
 
+def _own(t: Tensor) -> Tensor:
+    "A copy of `t` for the learner: a leaf stays a leaf with the same `requires_grad`, a non-leaf keeps its graph"
+    return t.detach().clone().requires_grad_(t.requires_grad) if t.is_leaf else t.clone()
+
 def run_answer(
     f: Callable, # the learner's function
     signature: str, # what it is, for hints: 'update(a, x, y, lr)'
     *args, # its inputs, made by the judge for this call
     may_change: Sequence[str] = (), # the names of the inputs it is meant to change in place
 ):
-    "`f(*args)`, its errors turned into a `Hint`, PyTorch's global modes kept, and inputs it changed in place named"
-    before = [a.detach().clone() if isinstance(a, Tensor) else None for a in args]
+    "`f` run on its own copies of `args`, its errors a `Hint`, PyTorch's modes kept, inputs it changed in place named"
+    names = _arg_names(signature) if '(' in signature else []
+    names += [f'number {i + 1}' for i in range(len(names), len(args))]
+    mine = [_own(a) if isinstance(a, Tensor) and name not in may_change else a for name, a in zip(names, args)]
     grad, dtype = torch.is_grad_enabled(), torch.get_default_dtype()
-    try: out = f(*args)
+    try: out = f(*mine)
     except KeyboardInterrupt: raise
     except SystemExit: raise Hint(f"your {signature} called sys.exit() or exit(); return a value instead") from None
     except BaseException as e: raise Hint(f"calling your {signature} raised {type(e).__name__}: {_text(e)}") from None
     finally: torch.set_grad_enabled(grad); torch.set_default_dtype(dtype)
-    for name, a, b in zip(_arg_names(signature), args, before):
-        if b is not None and name not in may_change and not _same(a, b):
+    for name, a, m in zip(names, args, mine):
+        if m is not a and not _same(m, a.detach()):
             raise Hint(f"your {signature} changed its input `{name}` in place; it should only read it")
     return out
 
@@ -316,23 +322,31 @@ def _lesson_of_notebook(nb: int) -> int | None:
     "The lesson taught in notebook `nb` (lessons 1, 2, ... are notebooks 10, 11, ...), if it has exercises"
     return nb - 9 if nb >= 10 and nb - 9 in _LESSONS else None
 
+def _from_str(v) -> int | None:
+    "A whole number written as a string, ' 10 ', as an int; else None"
+    return int(v) if isinstance(v, str) and v.strip().isdecimal() and len(v) < 20 else None
+
 def _find(lesson, n):
-    "The row of exercise `n` of `lesson`, or a sentence saying why there is none"
+    "The row of exercise `n` of `lesson`, or what is wrong with the call and, where there is one, the call to make"
     have = ', '.join(map(str, sorted(_LESSONS))) or 'none'
-    L, k = _index(lesson), _index(n)
+    L, k, said = _index(lesson), _index(n), []
+    strings = [w for w, v, i in (('lesson', lesson, L), ('exercise', n, k)) if i is None and _from_str(v) is not None]
+    if strings:
+        said.append(f"give the {' and the '.join(strings)} as {'numbers' if len(strings) > 1 else 'a number'}, "
+                    f"not {'strings' if len(strings) > 1 else 'a string'}")
+        L, k = (_from_str(lesson) if L is None else L), (_from_str(n) if k is None else k)
     if L is None:
-        if isinstance(lesson, str) and lesson.strip().isdigit():
-            L = _lesson_of_notebook(int(lesson)) or int(lesson)
-            return f"give the lesson as a number, not a string: check({L}, {_repr(n)}, answer)"
         return f"give the lesson's number, a whole number such as 1; this is {_kind(lesson)} (lessons: {have})"
     if k is None: return f"give the exercise's number, a whole number such as 1; this is {_kind(n)}"
-    if L not in _LESSONS:
-        if (new := _lesson_of_notebook(L)) is not None:
-            return (f"exercises are numbered by lesson, not by notebook: notebook {L} is Lesson {new}, so this is "
-                    f"Exercise {new}.{k}; call check({new}, {k}, answer)")
-        return f"there is no lesson {L} with exercises; the lessons with exercises are {have}"
-    if k not in _LESSONS[L]: return f"no such exercise: lesson {L} has exercises {L}.1 to {L}.{len(_LESSONS[L])}"
-    return _LESSONS[L][k]
+    if L not in _LESSONS and (new := _lesson_of_notebook(L)) is not None:
+        said.append(f"exercises are numbered by lesson, not by notebook: notebook {L} is Lesson {new}, "
+                    f"so this is Exercise {new}.{k}")
+        L = new
+    if L not in _LESSONS: return '; '.join(said + [f"there is no lesson {L} with exercises; "
+                                                   f"the lessons with exercises are {have}"])
+    if k not in _LESSONS[L]:
+        return '; '.join(said + [f"no such exercise: lesson {L} has exercises {L}.1 to {L}.{len(_LESSONS[L])}"])
+    return '; '.join(said + [f"call check({L}, {k}, answer)"]) if said else _LESSONS[L][k]
 
 def _label(lesson, n) -> str:
     "'Exercise 1.3', or the call as written when the numbers are not whole numbers"

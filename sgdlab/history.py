@@ -6,8 +6,8 @@ Docs: https://sgdlab.github.io/sgdlab/history.html.md"""
 
 # %% ../nbs/03b_history.ipynb #5fb8dcfc
 from __future__ import annotations
-import numbers
-from dataclasses import asdict, dataclass, field
+import numbers, os, re
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 import numpy as np
 import torch
@@ -47,10 +47,17 @@ class History:
     def path(self, i: int = 0) -> Tensor:
         "Parameter `i` at every recorded snapshot, stacked: shape (snapshots, *p.shape)"
         if not self.params: raise ValueError("this History has no parameters recorded; fit with record_params=True")
+        n = len(self.params[0])
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+            raise TypeError(f"History.path: i={i!r} must be a parameter's index, a whole number from 0 to {n - 1}")
+        if not -n <= i < n:
+            raise IndexError(f"History.path: i={i} is out of range: this History records {n} "
+                             f"parameter{'s'*(n != 1)}, so i is 0{f' to {n - 1}' if n > 1 else ''}")
         return torch.stack([ps[i] for ps in self.params])
 
     def save(self, path) -> Path:
         "Save to `path` as plain lists and tensors, loadable with `History.load` under `torch.load`'s safe default"
+        _check_path(path, 'History.save')
         d = asdict(self)
         d['params'] = [list(ps) for ps in self.params]
         d['final_params'] = None if self.final_params is None else list(self.final_params)
@@ -59,11 +66,8 @@ class History:
 
     @staticmethod
     def load(path) -> History:
-        "The `History` saved at `path` by `History.save`"
-        d = torch.load(path, weights_only=True)
-        d['params'] = [tuple(ps) for ps in d['params']]
-        if d['final_params'] is not None: d['final_params'] = tuple(d['final_params'])
-        return History(**d)
+        "The `History` saved at `path` by `History.save`; a clear error for a file that is not one"
+        return _from_dict(_read(_check_path(path, 'History.load')), path)
 
     def __repr__(self):
         end = f", stopped: {self.stopped}" if self.stopped else ''
@@ -94,6 +98,57 @@ def _rows(h: History):
         vals = [tl, *h.valid_loss[e:e+1], *(m[e] for m in h.metrics.values() if e < len(m))]
         yield [str(e), *(f'{v:.4f}' for v in vals)]
 
+# %% ../nbs/03b_history.ipynb #a7b1c002
+_HOW = "save a History with hist.save(path) and load it with History.load(path)"
+_FIELDS = [f.name for f in fields(History)]
+
+def _check_path(path, who: str):
+    "`path` if it can name a file, else a TypeError"
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{who}: path={path!r} must be a file name, a str or a Path such as 'hist.pt'")
+    return path
+
+def _first_line(s: str) -> str: return next((l.strip() for l in str(s).splitlines() if l.strip()), '')
+
+def _read(path):
+    "What `torch.save` wrote at `path`, loaded under the safe default; a clear error for a file that is not that"
+    try: return torch.load(path, weights_only=True)
+    except OSError: raise  # a missing file, a folder, no permission: the OS's own error names it
+    except Exception as e:
+        if re.search(r'GLOBAL \S*\bHistory\b', str(e)):  # torch.save(hist): the class is not a safe global
+            raise ValueError(f"History.load: {path} holds a whole History object, pickled by torch.save(hist); "
+                             "loading that could run code from the file, so it is not loaded. If you trust the file, "
+                             "convert it once: torch.load(path, weights_only=False).save(path). "
+                             f"From then on, {_HOW}") from None
+        raise ValueError(f"History.load: {path} is not a History: torch.load cannot read it "
+                         f"({type(e).__name__}: {_first_line(e)[:100]}); {_HOW}") from None
+
+def _what(d) -> str:
+    "A few words on what `torch.load` returned"
+    if isinstance(d, dict):
+        keys = list(d)[:5]
+        if d and all(isinstance(v, Tensor) for v in d.values()):
+            return (f"a dict of {len(d)} tensors with keys {keys}: a model's state_dict? "
+                    "Load that with model.load_state_dict(torch.load(path))")
+        return f"a dict with keys {keys}, without the 'loss' that every History has"
+    if isinstance(d, Tensor): return f"a tensor of shape {tuple(d.shape)}"
+    return f"a {type(d).__name__}"
+
+def _from_dict(d, path) -> History:
+    "The History in `d`, the dict `History.save` wrote, or a ValueError saying what `d` is instead"
+    if not isinstance(d, dict) or 'loss' not in d:
+        raise ValueError(f"History.load: {path} is not a History: it holds {_what(d)}; {_HOW}")
+    if extra := [k for k in d if k not in _FIELDS]:
+        raise ValueError(f"History.load: {path} has fields {extra} that this version of History does not have; "
+                         "it was saved by a newer sgdlab: upgrade sgdlab (pip install -U sgdlab) to load it")
+    try:
+        d = {**d, 'params': [tuple(ps) for ps in d.get('params', [])]}
+        if d.get('final_params') is not None: d['final_params'] = tuple(d['final_params'])
+        if not isinstance(d['loss'], list): raise TypeError(f"its loss is a {type(d['loss']).__name__}, not a list")
+        return History(**d)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"History.load: {path} is not a valid History ({e}); {_HOW}") from None
+
 # %% ../nbs/03b_history.ipynb #225ccc6c
 class DivergenceError(RuntimeError):
     "Training stopped because the loss became non-finite; the `History` so far is in `.hist`"
@@ -104,7 +159,12 @@ class DivergenceError(RuntimeError):
 
 # %% ../nbs/03b_history.ipynb #dc9fd4a8
 def _divergence(value: float, step: int, lr, what: str = 'the loss') -> str:
-    "The message for `what` that became `value` at `step`"
+    "The message for `what` that became `value` at `step`; a validation loss blames the validation data, not the lr"
+    if 'validation' in what:  # the training losses were checked just before validating: all finite
+        return (f"fit: {what} became {value} at step {step}, while every training loss was finite, so the learning "
+                "rate is not to blame: the model gives non-finite predictions on some validation rows, or the loss "
+                "fails on them. Look for validation inputs far outside the training data's range, "
+                "and for targets the loss cannot take (e.g. a log of 0).")
     fixed = isinstance(lr, numbers.Real)
     lr_s = f"lr={lr}" if fixed else "the scheduled lr"
     fix = f"a smaller learning rate, e.g. lr={lr/10:g}" if fixed else "a smaller maximum learning rate"

@@ -380,7 +380,7 @@ ROWS = [
         Err((ValueError, TypeError), ('loss', '(10,)'))),
     Row('fit', 'model(x) of shape (n, 1) for y of shape (n,)', lambda c: (lambda m, ps: fit(lambda x: m(x)[:, None], X, Y, params=ps, lr=0.1))(*lin()),
         Err(ValueError, ('model', '(10, 1)', '(10,)'))),
-    Row('fit', 'a metric that raises', lambda c: fit_lin(valid=(X, Y), metrics=[metric_raises]), Err(Exception, ('metric_raises',))),
+    Row('fit', 'a metric that raises', lambda c: fit_lin(valid=(X, Y), metrics=[metric_raises]), Err(ZeroDivisionError, ("metric 'metric_raises'",), deep_ok=True)),  # its own type and traceback (issue 20)
     Row('fit', 'a metric that returns a vector', lambda c: fit_lin(valid=(X, Y), metrics=[lambda p, t: p - t]), Err((ValueError, TypeError), ('metric', '(10,)'))),
     Row('fit', 'two lambda metrics', lambda c: fit_lin(epochs=2, valid=(X, Y), metrics=[lambda p, t: mse(p, t), lambda p, t: mae(p, t)]),
         Either((Ok(lambda h: two_lambda_metrics_ok(h)), Err(ValueError, ('name',))))),
@@ -487,7 +487,81 @@ ROWS = [
     Row('DataLoader', 'a list of dicts', lambda c: DataLoader([{'x': x, 'y': y} for x, y in zip(X, Y)], bs=5),
         Either((Ok(dict_items_ok), Err((TypeError, ValueError), ('dict',))))),
     Row('DataLoader', 'bs = True', lambda c: DataLoader((X, Y), bs=True), Err(ValueError, ('bs=True',))),
+    # issue 20 (edges): trackers' arguments and direction, dtypes that name the wrong tensor, a validation loss that is
+    # not the lr's fault, a metric's own error, History files that are not a History, check's suggested calls ---
+    Row('EarlyStoppingCallback', 'patience = -1', lambda c: EarlyStoppingCallback(patience=-1), Err(ValueError, ('patience=-1', '>= 1'))),
+    Row('EarlyStoppingCallback', 'patience = 0', lambda c: EarlyStoppingCallback(patience=0), Err(ValueError, ('patience=0',))),
+    Row('EarlyStoppingCallback', "patience = '3'", lambda c: EarlyStoppingCallback(patience='3'), Err(ValueError, ("patience='3'", 'whole number'))),
+    Row('EarlyStoppingCallback', 'patience = 2.5', lambda c: EarlyStoppingCallback(patience=2.5), Err(ValueError, ('patience=2.5',))),
+    Row('EarlyStoppingCallback', 'patience = True', lambda c: EarlyStoppingCallback(patience=True), Err(ValueError, ('patience=True',))),
+    Row('EarlyStoppingCallback', 'numpy int patience, numpy float min_delta', lambda c: EarlyStoppingCallback(patience=np.int64(3), min_delta=np.float32(0.5)),
+        Ok(lambda cb: cb.patience == 3 and type(cb.patience) is int and cb.min_delta == 0.5)),
+    Row('EarlyStoppingCallback', 'min_delta = nan', lambda c: EarlyStoppingCallback(min_delta=math.nan), Err(ValueError, ('min_delta=nan', 'finite'))),
+    Row('SaveModelCallback', 'min_delta = inf', lambda c: SaveModelCallback(min_delta=math.inf), Err(ValueError, ('min_delta=inf',))),
+    Row('TrackerCallback', 'min_delta < 0', lambda c: TrackerCallback(min_delta=-0.1), Err(ValueError, ('min_delta=-0.1', '>= 0'))),
+    Row('TrackerCallback', "min_delta = '0.1'", lambda c: TrackerCallback(min_delta='0.1'), Err(ValueError, ("min_delta='0.1'",))),
+    Row('EarlyStoppingCallback', 'monitor = None', lambda c: EarlyStoppingCallback(monitor=None), Err(TypeError, ('monitor=None',))),
+    Row('SaveModelCallback', "monitor = ''", lambda c: SaveModelCallback(monitor=''), Err(TypeError, ("monitor=''",))),
+    Row('TrackerCallback', 'a name that says neither lower nor higher', lambda c: TrackerCallback('score'),
+        Err(ValueError, ("'score'", 'comp=np.less', 'comp=np.greater'))),
+    Row('TrackerCallback', 'the same name with comp=np.greater', lambda c: TrackerCallback('score', comp=np.greater), Ok(lambda cb: cb.lower_is_better is False)),
+    Row('TrackerCallback', "sgdlab's mae is minimised", lambda c: TrackerCallback('mae'), Ok(lambda cb: cb.lower_is_better is True)),
+    Row('EarlyStoppingCallback', 'a number where comp goes (the old positional min_delta)', lambda c: EarlyStoppingCallback('valid_loss', 0.01),
+        Err(TypeError, ('comp=0.01', 'np.less'))),
+    Row('EarlyStoppingCallback', 'a comp that picks no direction', lambda c: EarlyStoppingCallback(comp=lambda a, b: True), Err(ValueError, ('no direction',))),
+    Row('SaveModelCallback', 'a comp that fails on floats', lambda c: SaveModelCallback(comp=torch.lt), Err(TypeError, ('failed on two floats',))),
+    Row('SaveModelCallback', 'fname = 3', lambda c: SaveModelCallback(fname=3), Err(TypeError, ('fname=3',))),
+    Row('SaveModelCallback', "restore = 'no'", lambda c: SaveModelCallback(restore='no'), Err(TypeError, ("restore='no'",))),
+    Row('SaveModelCallback', 'monitor a metric this fit does not record', lambda c: fit_lin(epochs=2, valid=(X, Y), metrics=[mse], cbs=[SaveModelCallback('mae')]),
+        Err(ValueError, ("cannot monitor 'mae'", "['train_loss', 'valid_loss', 'mse']"))),
+    Row('fit', 'an nn.Embedding with int32 class labels', lambda c: fit(nn.Embedding(10, 3), torch.arange(20) % 10, torch.arange(20, dtype=torch.int32) % 3, lr=0.1, loss_func=F.cross_entropy),
+        Err(TypeError, ('y.long()', 'torch.int32'), ('convert x', 'x.float()'))),
+    Row('fit', 'a float64 model fed float32 x', lambda c: fit(nn.Linear(2, 1).double(), X, Y[:, None], lr=0.1), Err(TypeError, ('x.double()', 'model.float()'), ('x.float()',))),
+    Row('fit', 'a float32 model fed float64 x', lambda c: fit(nn.Linear(2, 1), X.double(), Y[:, None], lr=0.1), Err(TypeError, ('x.float()', 'model.double()'))),
+    Row('fit', 'float indices into an nn.Embedding', lambda c: fit(nn.Embedding(10, 3), torch.arange(20.) % 10, torch.arange(20) % 3, lr=0.1, loss_func=F.cross_entropy),
+        Err(TypeError, ('x.long()', 'indices'))),
+    Row('fit', 'int64 targets for a float loss', lambda c: fit(nn.Sequential(nn.Linear(2, 1), nn.Flatten(0)), X, (Y > 0).long(), lr=0.1, loss_func=F.binary_cross_entropy_with_logits),
+        Err(TypeError, ('y is torch.int64', 'y.float()'), ('convert x',))),
+    Row('ValidateCallback', 'a validation row the model overflows on', lambda c: fit_lin(valid=(with_value(X, 0, 1e30), Y)),
+        Err(DivergenceError, ('validation loss', 'not to blame'), ('smaller learning rate', 'overshot'))),
+    Row('fit', 'a metric that raises a KeyError', lambda c: fit_lin(valid=(X, Y), metrics={'lookup': lambda p, t: {}['missing']}),
+        Err(KeyError, ("metric 'lookup'",), deep_ok=True)),
+    Row('History', 'load a state_dict', lambda c: History.load(saved(c, 'sd.pt', nn.Linear(2, 1).state_dict())),
+        Err(ValueError, ('is not a History', "['weight', 'bias']", 'hist.save(path)'))),
+    Row('History', 'load a text file', lambda c: History.load(written(c, 'notes.txt', b'not a tensor file')), Err(ValueError, ('is not a History', 'hist.save(path)'))),
+    Row('History', 'load an empty file', lambda c: History.load(written(c, 'empty.pt', b'')), Err(ValueError, ('is not a History',))),
+    Row('History', 'load a History pickled with torch.save(hist)', lambda c: History.load(saved(c, 'pickled.pt', History(loss=[1.]))),
+        Err(ValueError, ('torch.save(hist)', 'weights_only=False).save(path)'))),
+    Row('History', 'load a History from a newer sgdlab', lambda c: History.load(saved(c, 'newer.pt', {**History(loss=[1.]).__dict__, 'grad_norm': [1.]})),
+        Err(ValueError, ("['grad_norm']", 'newer sgdlab'))),
+    Row('History', 'load a dict without a loss', lambda c: History.load(saved(c, 'dict.pt', {'epochs': 3})), Err(ValueError, ("'loss'", 'hist.save(path)'))),
+    Row('History', 'load a tensor', lambda c: History.load(saved(c, 'tensor.pt', torch.ones(3))), Err(ValueError, ('a tensor of shape (3,)',))),
+    Row('History', 'path(5) of a 2-parameter History', lambda c: two_param_history().path(5),
+        Err(IndexError, ('i=5 is out of range', '2 parameters', '0 to 1'))),
+    Row('History', "path('a')", lambda c: two_param_history().path('a'), Err(TypeError, ("i='a'",))),
+    Row('History', 'path(1.0)', lambda c: two_param_history().path(1.0), Err(TypeError, ('i=1.0',))),
+    Row('History', 'path of a numpy int', lambda c: two_param_history().path(np.int64(1)).shape, Ok(lambda s: s == (2, 1))),
+    Row('check', 'lesson and exercise as strings', lambda c: check('1', '3', 20), Ok(lambda r: r is False)),
+    Row('check', 'a string lesson that does not exist', lambda c: check('5', 1, 20), Ok(lambda r: r is False)),
+    Row('check', "a superscript digit, which isdigit() accepts and int() refuses", lambda c: (check('²', 1, 0), check(1, '²', 0)), Ok(lambda r: r == (False, False))),
+    Row('History', 'save to path=None', lambda c: History(loss=[1.]).save(None), Err(TypeError, ('History.save', 'path=None', 'file name'))),
+    Row('History', 'load path=3', lambda c: History.load(3), Err(TypeError, ('History.load', 'path=3', 'file name'))),
+    Row('fit', 'a loss_func holding a tensor on another device', lambda c: fit_lin(loss_func=lambda p, t: ((p - t)**2 * torch.ones(1, device='meta')).mean()),
+        Err(RuntimeError, ('loss_func', 'mixes devices', "to('cpu')"), ('model(x) mixes',))),
 ]
+
+# helpers for the issue 20 (edges) rows
+import torch.nn.functional as F
+
+def written(c, name: str, data: bytes) -> Path:
+    (c.tmp/name).write_bytes(data); return c.tmp/name
+
+def saved(c, name: str, obj) -> Path:
+    torch.save(obj, c.tmp/name); return c.tmp/name
+
+def two_param_history() -> History:
+    a, b = nn.Parameter(torch.zeros(2)), nn.Parameter(torch.zeros(1))
+    return fit(lambda x: x@a + b, X, Y, params=[a, b], lr=0.1, epochs=2)
 
 # Public names that need no row of their own, and why
 EXEMPT = {

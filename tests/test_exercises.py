@@ -449,3 +449,78 @@ def test_lesson2_count_matches_pytorch():
     "Exercise 2.4's net, counted by PyTorch"
     net = torch.nn.Sequential(torch.nn.Linear(784, 50), torch.nn.ReLU(), torch.nn.Linear(50, 10))
     assert reference(2, 4) == sum(p.numel() for p in net.parameters()) == 39760
+
+
+# --- issue 20 (edges): answers get their own copies; every suggested call is a right call; nearly right answers -------
+
+from sgdlab.exercises import run_answer
+
+
+def test_run_answer_hands_over_copies():
+    "The judge's own tensors are untouched whatever the answer does to its inputs; only may_change ones are shared"
+    x, y, a = torch.ones(3), torch.arange(3.), torch.zeros(3, requires_grad=True)
+    def vandal(a, x, y):
+        with torch.no_grad(): a.add_(1)
+        x.zero_(); y.fill_(7.)
+    with pytest.raises(Hint, match='changed its input `x` in place'): run_answer(vandal, 'f(a, x, y)', a, x, y, may_change=('a',))
+    assert torch.equal(x, torch.ones(3)) and torch.equal(y, torch.arange(3.)) and torch.equal(a.detach(), torch.ones(3))
+
+
+def test_copies_keep_what_autograd_needs():
+    "A leaf that requires grad is handed over as such a leaf, so an answer can call backward and read .grad"
+    p = torch.tensor([1., 2.], requires_grad=True)
+    def grad_of_sum(p): (p * p).sum().backward(); return p.grad.clone()
+    assert torch.equal(run_answer(grad_of_sum, 'g(p)', p), torch.tensor([2., 4.])) and p.grad is None
+    q = p * 3   # a non-leaf: its copy keeps the graph back to p
+    assert run_answer(lambda q: q.sum(), 'h(q)', q).requires_grad
+
+
+def _zeroing_after(ref):
+    "The reference answer, which then zeroes every float tensor it was given: right value, destroyed inputs"
+    def answer(*args, **kw):
+        out = ref(*args, **kw)
+        with torch.no_grad():
+            for t in args:
+                if isinstance(t, torch.Tensor) and t.is_floating_point(): t.zero_()
+        return out
+    return answer
+
+@pytest.mark.parametrize('key', FUNCTIONS, ids=lambda k: f'{k[0]}.{k[1]}')
+def test_a_right_answer_that_destroys_its_inputs_fails(capsys, key):
+    ok, out = run(capsys, *key, _zeroing_after(reference(*key)))
+    assert ok is False, out
+    assert run(capsys, *key, reference(*key))[0] is True
+
+
+_CALL = re.compile(r'call check\((\d+), (\d+), answer\)')
+
+@pytest.mark.parametrize('lesson, n', [('10', 1), ('5', 1), ('1', 99), ('1', '3'), (1, '3'), ('10', '2'), (10, 99),
+                                       ('14', 1), (14, 1), (' 12 ', 6), ('2', 7), (11, '7')])
+def test_every_suggested_call_is_right(capsys, lesson, n):
+    "A hint that says which call to make names one that exists; one that cannot says why, and suggests none"
+    ok, out = run(capsys, lesson, n, 0.5)
+    assert ok is False
+    if m := _CALL.search(out):
+        L, k = int(m[1]), int(m[2])
+        assert run(capsys, L, k, reference(L, k))[0] is True, out
+    else:
+        assert any(w in out for w in ('no such exercise', 'there is no lesson')), out
+        assert 'check(' not in out.split(':', 1)[1], out
+
+
+@pytest.mark.parametrize('key', NUMBERS, ids=lambda k: f'{k[0]}.{k[1]}')
+def test_nearly_right_numbers(capsys, key):
+    "Half the tolerance away passes; five times it fails (unless that lands on another accepted answer)"
+    ex = exercise(*key)
+    ref = ex.reference()
+    assert run(capsys, *key, ref * (1 + ex.tol / 2))[0] is True
+    off = ref * (1 + 5 * ex.tol)
+    if not any(abs(off - float(a() if callable(a) else a)) <= ex.tol * abs(off) * 2 for a in ex.also):
+        ok, out = run(capsys, *key, off)
+        assert ok is False and 'correct' not in out, out
+
+
+@pytest.mark.parametrize('key', [k for k in ALL if isinstance(exercise(*k), Count)], ids=lambda k: f'{k[0]}.{k[1]}')
+def test_counts_one_off_fail(capsys, key):
+    t = exercise(*key).target
+    for v in (t - 1, t + 1): assert run(capsys, *key, v)[0] is False

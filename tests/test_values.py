@@ -219,3 +219,59 @@ def test_long_fits_are_quiet_in_tests(capsys):
     a = nn.Parameter(torch.tensor([-1., 1.]))
     fit(lambda x: x@a, x, y, params=[a], lr=0.1, steps=600)
     assert capsys.readouterr().out == ''
+
+
+# --- issue 20 (edges): History by hand, at its boundaries -------------------------------------------------------------
+
+def test_history_defaults_to_one_step_per_epoch():
+    from sgdlab import History
+    assert History(loss=[1., 3.]).epoch_loss == [1., 3.] and History(loss=[1., 3.], steps_per_epoch=2).epoch_loss == [2.]
+
+
+def test_history_path_at_its_boundaries():
+    "One snapshot of two parameters: indices 0, 1, -1, -2 work; 2 and -3 are named errors"
+    import pytest, torch
+    from sgdlab import History
+    h = History(loss=[1.], params=[(torch.tensor([1., 2.]), torch.tensor([3.]))])
+    assert h.path(0).tolist() == [[1., 2.]] and h.path(1).tolist() == [[3.]]
+    assert h.path(-1).tolist() == [[3.]] and h.path(-2).tolist() == [[1., 2.]]
+    for i in (2, -3):
+        with pytest.raises(IndexError, match=f'i={i} is out of range: this History records 2 parameters, so i is 0 to 1'):
+            h.path(i)
+
+
+def test_history_keeps_given_param_steps():
+    "Snapshot steps given (a thinned record) are kept; only missing ones are numbered 0, 1, ..."
+    import torch
+    from sgdlab import History
+    t = (torch.zeros(1),)
+    assert History(loss=[0.] * 9, params=[t, t], param_steps=[0, 8]).param_steps == [0, 8]
+    assert History(loss=[0.] * 9, params=[t, t]).param_steps == [0, 1]
+
+
+def test_history_summary_line_by_value():
+    "One step an epoch: the first and last loss; several: epoch means; a fit shorter than one epoch: single losses"
+    from sgdlab import History
+    assert repr(History(loss=[4., 2.], lr=0.1)) == 'History(2 steps, loss 4.0000 -> 2.0000, lr=0.1, bs=None)'
+    assert repr(History(loss=[4., 2., 1.5, .5], steps_per_epoch=2, lrs=[.1, .2, .3, .4], bs=5)) == \
+        'History(4 steps, epoch-mean loss 3.0000 -> 1.0000, lr scheduled 0.1 to 0.4, bs=5)'
+    assert repr(History(loss=[4., 2.], steps_per_epoch=3, lr=0.1, stopped='cancelled')) == \
+        'History(2 steps, loss 4.0000 -> 2.0000, lr=0.1, bs=None, stopped: cancelled)'
+
+
+def test_history_table_by_value():
+    "The markdown table: one row per epoch; a metric recorded for fewer epochs leaves its cells out"
+    from sgdlab import History
+    h = History(loss=[4., 2., 1.5, .5], steps_per_epoch=2, valid_loss=[3., 1.], metrics={'acc': [0.5]}, lr=0.1, bs=5)
+    assert h._repr_markdown_().split('\n\n')[1] == ('| epoch | train loss | valid loss | acc |\n| --- | --- | --- | --- |\n'
+                                                  '| 0 | 3.0000 | 3.0000 | 0.5000 |\n| 1 | 1.0000 | 1.0000 |')
+    h = History(loss=[4., 2.], metrics={'acc': []})
+    assert h._repr_markdown_().split('\n\n')[1] == '| epoch | train loss | acc |\n| --- | --- | --- |\n| 0 | 4.0000 |\n| 1 | 2.0000 |'
+
+
+def test_history_table_of_a_long_fit_keeps_its_width():
+    from sgdlab import History
+    rows = History(loss=[float(i) for i in range(30)], valid_loss=[1.] * 30)._repr_markdown_().split('\n\n')[1].split('\n')
+    assert len(rows) == 2 + 21 and rows[12] == '| … | … | … |' and rows[2].startswith('| 0 |') and rows[-1].startswith('| 29 |')
+    rows = History(loss=[float(i) for i in range(30)], metrics={'acc': []})._repr_markdown_().split('\n\n')[1].split('\n')
+    assert rows[12] == '| … | … | … |'   # as wide as the header, not as the first row (which has no acc yet)

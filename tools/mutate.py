@@ -33,11 +33,16 @@ MODULES = {
                                      '-k', 'dataloader or index or item_datasets or collate or minibatch']),
     # issue 24 split the learner into the five modules below and learner.py; each is tested through fit
     'ranks': ('03a_ranks', ['tests/test_bad_inputs.py', '-k', 'world or distributed']),
-    'history': ('03b_history', [*_LEARN, '-k', 'history or History or epoch_loss or save or diverg']),
-    'checks': ('03c_checks', [*_LEARN, '-k', 'fit or learner or Learner']),
+    'history': ('03b_history', [*_LEARN, 'tests/test_errors.py',
+                                '-k', 'history or History or epoch_loss or save or diverg or load or path']),
+    'checks': ('03c_checks', [*_LEARN, 'tests/test_errors.py', '-k', 'fit or learner or Learner or dtype or device '
+                              'or metric or model or loss or integer or indices or targets or stray or validation']),
     'callback': ('03d_callback', [*_LEARN, '-k', 'callback or Callback or cancel or Cancel or learner']),
     'default_callbacks': ('03e_default_callbacks', [*_LEARN, '-k', 'fit or record or callback or learner or valid']),
     'learner': ('04_learner', [*_LEARN, '-k', 'fit or history or epoch_loss or learner or callback or record']),
+    'callbacks': ('04a_callbacks', ['tests/test_trackers.py', 'tests/test_learner.py', 'tests/test_bad_inputs.py',
+                                    '-k', 'track or Track or Stopping or SaveModel or monitor or comp or min_delta or '
+                                          'patience or epoch or best']),
     'mnist': ('07_mnist', ['tests/test_mnist.py', 'tests/test_values.py',
                            '-k', 'mnist or accuracy or loss or folder or split or digits']),
 }
