@@ -494,6 +494,7 @@ EXEMPT = {
     'Optimizer': 'built by SGD; its rows are the SGD rows',
     'Callback': 'a base class with no behaviour of its own',
     'CancelBatchException': 'raised by callbacks, not called', 'CancelEpochException': 'raised by callbacks, not called',
+    'CancelStepException': 'raised by callbacks, not called',
     'CancelFitException': 'raised by callbacks, not called',
     'TrainEvalCallback': 'a default callback without arguments; every fit row runs it',
     'DeviceCallback': 'a default callback without arguments; every fit row runs it',
