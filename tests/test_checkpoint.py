@@ -69,12 +69,14 @@ def test_stopped_and_resumed_equals_uninterrupted(tmp_path, full, opt, k, every)
     assert len(h.loss) == 30 and h.param_steps == list(range(30)) and len(h.valid_loss) == 3   # none duplicated
     same(resumed, full[opt])
 
-def test_resumed_twice(tmp_path, full):
-    ck = tmp_path/'ck.pt'
-    run(cbs=[Recorder(record_params=True), CheckpointCallback(ck, 4), StopAt(9)])
-    run(cbs=[Recorder(record_params=True), CheckpointCallback(ck, 4), StopAt(23)], resume=ck, seed=2)
-    assert load_checkpoint(ck)['step'] == 20
-    same(run(cbs=[Recorder(record_params=True), CheckpointCallback(ck, 4)], resume=ck, seed=3), full['adam'])
+@pytest.mark.parametrize('stops, every', [((9, 23), 4), ((5, 8), 3)])
+def test_resumed_twice(tmp_path, full, stops, every):
+    "Stopped, resumed, stopped again (in another epoch, or in the epoch the fit resumed in), resumed again"
+    ck, (k1, k2) = tmp_path/'ck.pt', stops
+    run(cbs=[Recorder(record_params=True), CheckpointCallback(ck, every), StopAt(k1)])
+    run(cbs=[Recorder(record_params=True), CheckpointCallback(ck, every), StopAt(k2)], resume=ck, seed=2)
+    assert load_checkpoint(ck)['step'] == k2 // every * every
+    same(run(cbs=[Recorder(record_params=True), CheckpointCallback(ck, every)], resume=ck, seed=3), full['adam'])
 
 def test_steps_plan_stopping_inside_an_epoch(tmp_path):
     ck = tmp_path/'ck.pt'
