@@ -117,6 +117,9 @@ class LRFinder(Callback):
                  end_lr: float = 10., # the lr the sweep would reach at the last step
                  stop_div: bool = True, # stop once the smoothed loss exceeds 4 times its best
                  beta: float = 0.8): # weight of the old average in the smoothed loss that `stop_div` watches
+        start_lr, end_lr = (_check_num('LRFinder', k, v, True) for k, v in (('start_lr', start_lr), ('end_lr', end_lr)))
+        if end_lr <= start_lr:
+            raise ValueError(f"LRFinder: end_lr={end_lr!r} must be above start_lr={start_lr!r}; the sweep grows the lr")
         self.sched, self.stop_div, self.beta = sched_exp(start_lr, end_lr), stop_div, beta
 
     def before_fit(self, learn):
@@ -202,6 +205,9 @@ def lr_find(
     stop_div: bool = True, # stop once the loss exceeds 4 times its lowest value
 ) -> LRFind:
     "Train with an exponentially growing learning rate until the loss explodes; restore the parameters; suggest a rate"
+    if isinstance(num_it, bool) or not isinstance(num_it, numbers.Integral) or num_it < 5:
+        raise ValueError(f"lr_find: num_it={num_it!r} must be a whole number of at least 5 steps, so that the loss "
+                         "has a valley to find; 100 is usual")
     finder = LRFinder(start_lr, end_lr, stop_div)
     learn = Learner(model, x, y, lr=start_lr, bs=bs, params=params, loss_func=loss_func, opt_func=opt_func, seed=seed,
                     cbs=[finder, Recorder(record_params=False)])

@@ -413,7 +413,7 @@ ROWS = [
     Row('valley', 'a loss that never falls', lambda c: valley([10.**-k for k in range(7, 0, -1)], [1.] * 7), Err(ValueError, ('valley', 'never fell'))),
     Row('lr_find LRFinder LRFind', 'numpy num_it', lambda c: lrf(num_it=np.int64(30)), Ok(lambda r: 5 <= len(r.lrs) <= 30)),
     Row('lr_find', 'NaN in x', lambda c: lrf(x=with_value(X, 0, math.nan)), Err(ValueError, ('x', NONFINITE), ('learning rate',))),
-    Row('LRFinder', 'end_lr = 0', lambda c: LRFinder(end_lr=0.), Err(ValueError, ('end=0', 'positive'))),
+    Row('LRFinder', 'end_lr = 0', lambda c: LRFinder(end_lr=0.), Err(ValueError, ('end_lr=0', 'positive'))),
     # callbacks ------------------------------------------------------------------------------------------------
     Row('EarlyStoppingCallback TrackerCallback', 'an unknown monitor', lambda c: fit_lin(epochs=2, valid=(X, Y), cbs=[EarlyStoppingCallback('acc')]), Err(ValueError, ("'acc'", 'valid_loss'))),
     Row('EarlyStoppingCallback', 'valid_loss without valid=', lambda c: fit_lin(epochs=2, cbs=[EarlyStoppingCallback()]), Err(ValueError, ('valid=',))),
@@ -496,6 +496,20 @@ ROWS = [
     Row('DataLoader', 'a list of dicts', lambda c: DataLoader([{'x': x, 'y': y} for x, y in zip(X, Y)], bs=5),
         Either((Ok(dict_items_ok), Err((TypeError, ValueError), ('dict',))))),
     Row('DataLoader', 'bs = True', lambda c: DataLoader((X, Y), bs=True), Err(ValueError, ('bs=True',))),
+    # issue 20 (contracts)
+    Row('lr_find', 'num_it = 1', lambda c: lrf(num_it=1), Err(ValueError, ('num_it=1', 'at least 5'), ('exploded',))),
+    Row('lr_find', 'num_it = 0', lambda c: lrf(num_it=0), Err(ValueError, ('num_it=0',))),
+    Row('lr_find', 'num_it = 2.5', lambda c: lrf(num_it=2.5), Err(ValueError, ('num_it=2.5',))),
+    Row('lr_find', 'start_lr = 0', lambda c: lrf(start_lr=0.), Err(ValueError, ('start_lr=0', 'positive'))),
+    Row('lr_find', 'end_lr below start_lr', lambda c: lrf(start_lr=1., end_lr=0.1), Err(ValueError, ('end_lr=0.1', 'start_lr=1.0'))),
+    Row('LRFinder', 'start_lr = NaN', lambda c: LRFinder(start_lr=math.nan), Err(ValueError, ('start_lr=nan',))),
+    Row('Learner', 'the same callback instance twice', lambda c: (lambda cb: learner(cbs=[cb, cb]))(Callback()),
+        Err(ValueError, ('already one of its callbacks',))),
+    Row('Learner', 'two Recorders', lambda c: learner(cbs=[Recorder(), Recorder()]), Err(ValueError, ('both record loss',))),
+    Row('Learner', 'a Callback class in cbs', lambda c: learner(cbs=[EarlyStoppingCallback]),
+        Ok(lambda l: sum(isinstance(cb, EarlyStoppingCallback) for cb in l.cbs) == 1)),
+    Row('Learner', 'a callback whose order is a string', lambda c: learner(cbs=[type('Odd', (Callback,), {'order': '5'})()]),
+        Err(TypeError, ("order='5'", 'must be a number'))),
 ]
 
 # Public names that need no row of their own, and why
@@ -503,6 +517,7 @@ EXEMPT = {
     'Optimizer': 'built by SGD; its rows are the SGD rows',
     'Callback': 'a base class with no behaviour of its own',
     'CancelBatchException': 'raised by callbacks, not called', 'CancelEpochException': 'raised by callbacks, not called',
+    'CancelStepException': 'raised by callbacks, not called',
     'CancelFitException': 'raised by callbacks, not called',
     'TrainEvalCallback': 'a default callback without arguments; every fit row runs it',
     'DeviceCallback': 'a default callback without arguments; every fit row runs it',
