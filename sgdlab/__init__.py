@@ -15,6 +15,7 @@ from .callback import *
 from .default_callbacks import *
 from .learner import *
 from .callbacks import *
+from .checkpoint import *
 from .schedule import *
 from .mnist import *
 from .exercises import *

@@ -8,6 +8,8 @@ Docs: https://sgdlab.github.io/sgdlab/learner.html.md"""
 from __future__ import annotations
 import math, numbers
 from collections.abc import Callable, Mapping, Sequence
+from itertools import islice
+from pathlib import Path
 from .losses import mse
 from .optim import SGD
 from .ranks import world
@@ -48,7 +50,8 @@ class Learner:
 
     def _do_epoch(self):
         "The batches of one epoch, or fewer when the planned steps run out"
-        for self.xb, self.yb in self.dl:
+        batches, self.start_batch = islice(self.dl, self.start_batch, None), 0  # a resumed fit's first batch
+        for self.xb, self.yb in batches:
             if self.step >= self.n_steps: break
             try: self._one_batch()
             finally: self.step += 1
@@ -56,6 +59,7 @@ class Learner:
     def fit(self,
             epochs: int|None = None, # passes over the data; the default is 1
             steps: int|None = None, # or exactly this many optimizer steps, stopping inside an epoch if need be
+            resume: str|Path|None = None, # a checkpoint to continue from, read by a callback (`CheckpointCallback`)
            ) -> History:
         "Train for `epochs` or `steps` and return the `History`"
         n_epochs, self.n_steps = _plan(epochs, steps, len(self.dl))
@@ -63,10 +67,14 @@ class Learner:
         self._build_hooks()
         self.opt = self.opt_func(self.params, lr=self.lr(0.) if callable(self.lr) else self.lr)
         self.hist = History(steps_per_epoch=len(self.dl), lr=None if callable(self.lr) else self.lr, bs=self.bs)
-        self.step, self.epoch, self.loss, self.failed = 0, 0, None, False
+        self.step, self.epoch, self.start_batch, self.loss, self.failed = 0, 0, 0, None, False
+        self.resume = resume  # the callback restoring it sets `step`, `epoch`, `start_batch`; clears this
         try:
             self('before_fit')
-            for self.epoch in range(n_epochs):
+            if self.resume is not None:
+                raise ValueError(f"fit: no callback restored resume={str(resume)!r}; add the one that saved it, "
+                                 "e.g. cbs=[CheckpointCallback(path, every=100)]")
+            for self.epoch in range(self.epoch, n_epochs):
                 try: self('before_epoch'); self._do_epoch()
                 except CancelEpochException: pass
                 self('after_epoch')

@@ -16,6 +16,7 @@ LAYERS = [
     ['learner'],                # the loop, and fit
     ['callbacks', 'schedule', 'viz', 'distributed', 'exercises', 'explore'],
     ['anim',                    # replays a History with viz's drawing helpers
+     'checkpoint',              # saves and restores a fit; reuses callbacks' weight helpers
      'exercises_lesson1', 'exercises_lesson2', 'exercises_lesson3', 'exercises_lesson4'],  # register with exercises
     ['cli'],
     ['__init__'],               # the package: imports everything; nothing may import it
