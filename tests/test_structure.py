@@ -9,7 +9,8 @@ PKG = Path(__file__).resolve().parents[1]/'sgdlab'
 # The layering, bottom to top (tests/README.md, "The modules"). A module may import only modules of LOWER layers;
 # the bottom layer imports no sgdlab module at all. A new module must be given a layer here.
 LAYERS = [
-    ['_modidx', 'data', 'files', 'losses', 'optim', 'ranks', 'callback'],   # the base: no sgdlab imports
+    ['_modidx', 'data', 'files', 'losses', 'optim', 'ranks', 'callback',   # the base: no sgdlab imports
+     'noise_scale'],
     ['dataloader', 'history', 'mnist'],
     ['checks'],                 # fit's input checks and error explanations
     ['default_callbacks'],      # the callbacks every Learner starts with
