@@ -506,4 +506,11 @@ d = { 'settings': { 'branch': 'main',
                             'sgdlab.viz.loss_surface': ('viz.html#loss_surface', 'sgdlab/viz.py'),
                             'sgdlab.viz.plot_fit': ('viz.html#plot_fit', 'sgdlab/viz.py'),
                             'sgdlab.viz.plot_function': ('viz.html#plot_function', 'sgdlab/viz.py'),
-                            'sgdlab.viz.to_np': ('viz.html#to_np', 'sgdlab/viz.py')}}}
+                            'sgdlab.viz.to_np': ('viz.html#to_np', 'sgdlab/viz.py')},
+            'sgdlab.zero': { 'sgdlab.zero.ZeroAdam': ('zero.html#zeroadam', 'sgdlab/zero.py'),
+                             'sgdlab.zero.ZeroAdam.__init__': ('zero.html#zeroadam.__init__', 'sgdlab/zero.py'),
+                             'sgdlab.zero.ZeroAdam._flat': ('zero.html#zeroadam._flat', 'sgdlab/zero.py'),
+                             'sgdlab.zero.ZeroAdam.state_bytes': ('zero.html#zeroadam.state_bytes', 'sgdlab/zero.py'),
+                             'sgdlab.zero.ZeroAdam.step': ('zero.html#zeroadam.step', 'sgdlab/zero.py'),
+                             'sgdlab.zero.ZeroAdam.zero_grad': ('zero.html#zeroadam.zero_grad', 'sgdlab/zero.py'),
+                             'sgdlab.zero.shard_range': ('zero.html#shard_range', 'sgdlab/zero.py')}}}
