@@ -9,22 +9,26 @@ from __future__ import annotations
 from collections.abc import Callable
 
 # %% auto #0
-__all__ = ['default_cbs', 'Callback', 'CancelBatchException', 'CancelEpochException', 'CancelFitException']
+__all__ = ['default_cbs', 'Callback', 'CancelBatchException', 'CancelStepException', 'CancelEpochException', 'CancelFitException']
 
 # %% ../nbs/03d_callback.ipynb #6b25bcf1
-_events = ('before_fit', 'before_epoch', 'before_batch', 'after_pred', 'after_loss', 'after_backward', 'after_step',
-           'after_batch', 'after_epoch', 'before_validate', 'after_validate', 'after_fit')
+_events = ('before_fit', 'before_epoch', 'before_batch', 'after_pred', 'after_loss', 'after_backward', 'before_step',
+           'after_step', 'after_batch', 'after_epoch', 'before_validate', 'after_validate', 'after_fit')
 
 class Callback:
     "Base class for callbacks: define any of the methods named in `_events`; each receives the learner"
     order: int = 0 # callbacks run in increasing `order`
     rank0_only: bool = False # in data-parallel training, run only in the process of rank 0
     default: bool = False # set on the callbacks a Learner starts with; one of the same type in `cbs=` replaces it
+    writes: tuple[str, ...] = () # the parts of the History it records; two callbacks of a Learner may not share one
     def __repr__(self): return type(self).__name__
 
 # %% ../nbs/03d_callback.ipynb #6bbc6832
 class CancelBatchException(Exception):
     "Raise in a callback to skip the rest of this batch: no optimizer step is taken"
+
+class CancelStepException(Exception):
+    "Raise in `before_step` to skip the optimizer step and the zeroing of gradients: the next batch's gradients add up"
 
 class CancelEpochException(Exception):
     "Raise in a callback to skip the rest of this epoch"

@@ -74,7 +74,7 @@ class FirstStepCheck(Callback):
 # %% ../nbs/03e_default_callbacks.ipynb #c1655bc8
 class Recorder(Callback):
     "Record the loss of each step and parameter snapshots within a memory budget; stop at the first non-finite loss"
-    order, check_every = 10, 16
+    order, check_every, writes = 10, 16, ('loss', 'params')
     def __init__(self,
                  record_params: bool|None = None, # True: every step; False: none; None: thinned, for small models
                  max_snapshots: int = 1000, # snapshots kept by default before thinning
@@ -152,6 +152,7 @@ class ParamScheduler(Callback):
                 raise TypeError(f"ParamScheduler: the schedule for {k!r} is a {type(f).__name__}, not a function of "
                                 f"pos; pass e.g. sched_no({f!r}, {f!r}), or set a constant {k} on the optimizer")
         self.scheds = dict(scheds)
+        self.writes = ('lrs',) if 'lr' in self.scheds else ()  # it records the lr of each step
     def before_fit(self, learn): self.setters = {k: _setter(learn.opt, k) for k in self.scheds}
     def before_batch(self, learn):
         pos = learn.pos
@@ -164,6 +165,7 @@ class ParamScheduler(Callback):
 class ValidateCallback(Callback):
     "After each epoch, record the validation loss and metrics in eval mode under `torch.no_grad()`"
     order = -20 # first at the end of an epoch, so that every other callback's `after_epoch` sees the results
+    writes = ('valid_loss', 'metrics')
     def after_epoch(self, learn):
         learn.recorder.flush(learn)  # a training loss that diverged is reported as such, before validating
         learn('before_validate')

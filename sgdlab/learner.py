@@ -6,12 +6,14 @@ Docs: https://sgdlab.github.io/sgdlab/learner.html.md"""
 
 # %% ../nbs/04_learner.ipynb #c2fbbd3e
 from __future__ import annotations
+import math, numbers
 from collections.abc import Callable, Mapping, Sequence
 from .losses import mse
 from .optim import SGD
 from .ranks import world
 from .history import History, DivergenceError  # DivergenceError: still importable from here, as before
 from .callback import Callback, CancelBatchException, CancelEpochException, CancelFitException
+from .callback import CancelStepException
 from .callback import _events, default_cbs
 from .checks import _explain, _model_params, _named_metrics, _plan, _train_dl, _valid_pair
 from .default_callbacks import TrainEvalCallback, DeviceCallback, FirstStepCheck, Recorder, ParamScheduler
@@ -28,6 +30,8 @@ class Learner:
         self.preds = self.model(self.xb); self('after_pred')
         self.loss = self.loss_func(self.preds, self.yb); self('after_loss')
         self.loss.backward(); self('after_backward')
+        try: self('before_step')
+        except CancelStepException: return  # no step and no zero_grad: the next batch's gradients add to these
         self.opt.step(); self('after_step')
         self.opt.zero_grad()
 
@@ -55,7 +59,7 @@ class Learner:
            ) -> History:
         "Train for `epochs` or `steps` and return the `History`"
         n_epochs, self.n_steps = _plan(epochs, steps, len(self.dl))
-        self.rank = world()[0]
+        self.rank, self._skipped = world()[0], set()
         self._build_hooks()
         self.opt = self.opt_func(self.params, lr=self.lr(0.) if callable(self.lr) else self.lr)
         self.hist = History(steps_per_epoch=len(self.dl), lr=None if callable(self.lr) else self.lr, bs=self.bs)
@@ -99,35 +103,92 @@ class Learner:
         if self.metrics and self.valid is None:
             raise ValueError("fit: metrics are measured on validation data; pass valid=(x_valid, y_valid) "
                              "(valid=(x, y) measures them on the training data)")
-        self.cbs, self.opt, self.hist, self.training, self.rank = [], None, History(), False, world()[0]
+        self._cbs, self._skipped, self.opt, self.hist, self.training = _Cbs(), set(), None, History(), False
+        self.rank = world()[0]
         defaults = [cb for make in default_cbs.values() for cb in make(self)]
         for cb in defaults: cb.default = True
         self.add_cbs(defaults + list(cbs))
 
-    def add_cbs(self, cbs: Sequence[Callback]):
-        "Add callbacks; one of the same type as a default replaces it"
-        for cb in cbs:
-            if not isinstance(cb, Callback):
-                raise TypeError(f"Learner: {cb!r} is not a Callback; subclass sgdlab.Callback "
-                                "and define methods such as after_loss(self, learn)")
-            self.cbs = [c for c in self.cbs if type(c) is not type(cb) or not c.default] + [cb]
-        self.cbs.sort(key=lambda c: c.order)
+    @property
+    def cbs(self) -> tuple[Callback, ...]:
+        "The callbacks in the order they run; change them with `add_cb` and `remove_cb`, or assign a new list"
+        return self._cbs
+
+    @cbs.setter
+    def cbs(self, cbs: Sequence[Callback]): self._cbs = _Cbs(); self.add_cbs(cbs)
+
+    def add_cb(self,
+               cb: Callback|type, # a callback, or a Callback class to instantiate with no arguments
+              ) -> Learner:
+        "Add `cb` (a class is instantiated, as fastai does); one of the same type as a default replaces it"
+        cb = _as_cb(cb)
+        if any(c is cb for c in self._cbs):
+            raise ValueError(f"Learner: {cb!r} is already one of its callbacks; pass each instance once, "
+                             "or it would run twice at every event")
+        kept = [c for c in self._cbs if type(c) is not type(cb) or not c.default]
+        if clash := next((c for c in kept if set(c.writes) & set(cb.writes)), None):
+            both = ', '.join(w for w in cb.writes if w in clash.writes)
+            raise ValueError(f"Learner: {cb!r} and {clash!r} would both record {both} in the History, "
+                             "so every value twice; keep one of them")
+        self._cbs = _Cbs(sorted(kept + [cb], key=lambda c: c.order))
         self._build_hooks()
+        return self
+
+    def add_cbs(self,
+                cbs: Sequence[Callback]): # callbacks (or Callback classes) to add, in any order
+        "Add each of `cbs` with `add_cb`"
+        for cb in cbs: self.add_cb(cb)
+
+    def remove_cb(self,
+                  cb: Callback|type, # one of `learn.cbs`, or a class: every callback of that class goes
+                 ) -> Learner:
+        "Remove `cb`, or every callback of class `cb`; during a fit, it is not called again from the next event on"
+        gone = {id(c) for c in self._cbs if (isinstance(c, cb) if isinstance(cb, type) else c is cb)}
+        if not gone: raise ValueError(f"Learner: {cb!r} is not one of its callbacks ({list(self._cbs)})")
+        self._cbs = _Cbs(c for c in self._cbs if id(c) not in gone)
+        self._build_hooks()
+        return self
 
     def _build_hooks(self):
-        "For each event, the methods of the callbacks that run in this process, in order"
-        cbs = [c for c in self.cbs if not (c.rank0_only and self.rank)]  # `rank0_only`: in the process of rank 0 only
-        self._hooks = {e: [getattr(c, e) for c in cbs if hasattr(c, e)] for e in _events}
+        "For each event, the methods of the callbacks that run in this process, in order, less those skipped"
+        cbs = [c for c in self._cbs if not (c.rank0_only and self.rank)]  # `rank0_only`: in the process of rank 0 only
+        self._hooks = {e: [getattr(c, e) for c in cbs if hasattr(c, e) and (id(c), e) not in self._skipped]
+                       for e in _events}
 
     def skip(self, cb: Callback, *events: str):
         "Stop calling `cb` at `events` for the rest of this fit: a callback with nothing left to do costs nothing"
-        for e in events: self._hooks[e] = [f for f in self._hooks[e] if getattr(f, '__self__', None) is not cb]
+        self._skipped |= {(id(cb), e) for e in events}
+        self._build_hooks()
 
     def __call__(self, event: str):
         for f in self._hooks[event]: f(self)
 
     @property
     def pos(self) -> float: return self.step / self.n_steps
+
+# %% ../nbs/04_learner.ipynb #f96790fb
+class _Cbs(tuple):
+    "A learner's callbacks, read-only, so that every change goes through `add_cb` and `remove_cb`"
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("learn.cbs cannot be changed in place; use learn.add_cb(cb) and learn.remove_cb(cb), "
+                        "which also work during a fit")
+    append = extend = insert = remove = pop = clear = sort = _refuse
+
+def _as_cb(cb) -> Callback:
+    "`cb` checked, or an instance of it if it is a Callback class (as fastai accepts)"
+    if isinstance(cb, type) and issubclass(cb, Callback):
+        try: cb = cb()
+        except TypeError as e:
+            raise TypeError(f"Learner: the class {cb.__name__} was passed, and {cb.__name__}() fails ({e}); "
+                            f"pass an instance such as {cb.__name__}(...)") from None
+    if not isinstance(cb, Callback):
+        raise TypeError(f"Learner: {cb!r} is not a Callback; subclass sgdlab.Callback "
+                        "and define methods such as after_loss(self, learn)")
+    if isinstance(cb.order, bool) or not isinstance(cb.order, numbers.Real) or math.isnan(cb.order):
+        raise TypeError(f"Learner: {cb!r} has order={cb.order!r}; it must be a number, such as 5 "
+                        "(callbacks run in increasing order; the Recorder's is 10)")
+    return cb
+
 
 # %% ../nbs/04_learner.ipynb #3bb5bc7d
 def _defaults(learn: Learner) -> list[Callback]:

@@ -50,11 +50,13 @@ def test_every_event_fires_in_fastai_order():
     x, y = line(20)
     a, events = param(), []
     class Log(Callback): pass
-    for e in ['before_fit', 'before_epoch', 'before_batch', 'after_pred', 'after_loss', 'after_backward', 'after_step',
+    for e in ['before_fit', 'before_epoch', 'before_batch', 'after_pred', 'after_loss', 'after_backward', 'before_step',
+              'after_step',
               'after_batch', 'after_epoch', 'before_validate', 'after_validate', 'after_fit']:
         setattr(Log, e, lambda self, learn, e=e: events.append(e))
     fit(lambda x: x@a, x, y, params=[a], lr=0.1, steps=1, valid=(x, y), cbs=[Log()])
-    assert events == ['before_fit', 'before_epoch', 'before_batch', 'after_pred', 'after_loss', 'after_backward', 'after_step',
+    assert events == ['before_fit', 'before_epoch', 'before_batch', 'after_pred', 'after_loss', 'after_backward',
+                      'before_step', 'after_step',
                       'after_batch', 'before_validate', 'after_validate', 'after_epoch', 'after_fit']
 
 def test_cancel_batch_takes_no_step_and_leaves_no_gradient():
