@@ -27,6 +27,7 @@ from .distributed import *
 from .explore import *
 from .noise_scale import *
 from .zero import *
+from .accumulate import *
 
 # Plots and animations import matplotlib, which takes longer to load than the rest of sgdlab, so `import sgdlab` does
 # not import `sgdlab.viz` or `sgdlab.anim`: their names load on first use (PEP 562). tests/test_viz.py checks this list

@@ -11,7 +11,7 @@ PKG = Path(__file__).resolve().parents[1]/'sgdlab'
 LAYERS = [
     ['_modidx', 'data', 'files', 'losses', 'optim', 'ranks', 'callback',   # the base: no sgdlab imports
      'noise_scale'],
-    ['dataloader', 'history', 'mnist', 'zero'],
+    ['dataloader', 'history', 'mnist', 'zero', 'accumulate'],
     ['checks'],                 # fit's input checks and error explanations
     ['default_callbacks'],      # the callbacks every Learner starts with
     ['learner'],                # the loop, and fit
