@@ -22,6 +22,7 @@ from .exercises_lesson1 import *
 from .exercises_lesson2 import *
 from .exercises_lesson3 import *
 from .exercises_lesson4 import *
+from .exercises_lesson5 import *
 # imported last, and always: importing it registers DataParallel among the callbacks every Learner starts with
 from .distributed import *
 from .explore import *

@@ -32,6 +32,7 @@ from sgdlab import init_distributed, world
 init_distributed('gloo', timeout=30)
 params, loss = train(256)                 # under torchrun, fit shards each batch of 256: 64 rows per rank
 torch.save(dict(params=params, loss=loss, world=world()), f"{sys.argv[1]}/rank{world()[0]}.pt")
+torch.distributed.destroy_process_group()
 '''
 
 def _leftovers(marker: str) -> list[str]:

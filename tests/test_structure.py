@@ -17,7 +17,8 @@ LAYERS = [
     ['learner'],                # the loop, and fit
     ['callbacks', 'schedule', 'viz', 'distributed', 'exercises', 'explore'],
     ['anim',                    # replays a History with viz's drawing helpers
-     'exercises_lesson1', 'exercises_lesson2', 'exercises_lesson3', 'exercises_lesson4'],  # register with exercises
+     'exercises_lesson1', 'exercises_lesson2', 'exercises_lesson3', 'exercises_lesson4',  # register with exercises
+     'exercises_lesson5'],
     ['cli'],
     ['__init__'],               # the package: imports everything; nothing may import it
 ]
