@@ -37,6 +37,10 @@ class ZeroAdam:
         eps: float = 1e-8, # added to the denominator
     ):
         self.params, self.lr, self.betas, self.eps = list(params), lr, betas, eps
+        if not self.params: raise ValueError("ZeroAdam: got no parameters; pass model.parameters()")
+        if not (0 <= lr < math.inf and 0 <= eps < math.inf and all(0 <= b < 1 for b in betas)):
+            raise ValueError(f"ZeroAdam: lr={lr}, betas={betas}, eps={eps}: need lr >= 0, eps >= 0 and each beta "
+                             "in [0, 1), as torch.optim.Adam does")
         self.rank, self.world_size = world()
         self.numel = sum(p.numel() for p in self.params)
         self.lo, self.hi = shard_range(self.numel, self.rank, self.world_size)
