@@ -23,9 +23,13 @@ from .exercises_lesson1 import *
 from .exercises_lesson2 import *
 from .exercises_lesson3 import *
 from .exercises_lesson4 import *
+from .exercises_lesson5 import *
 # imported last, and always: importing it registers DataParallel among the callbacks every Learner starts with
 from .distributed import *
 from .explore import *
+from .noise_scale import *
+from .zero import *
+from .accumulate import *
 
 # Plots and animations import matplotlib, which takes longer to load than the rest of sgdlab, so `import sgdlab` does
 # not import `sgdlab.viz` or `sgdlab.anim`: their names load on first use (PEP 562). tests/test_viz.py checks this list

@@ -9,15 +9,17 @@ PKG = Path(__file__).resolve().parents[1]/'sgdlab'
 # The layering, bottom to top (tests/README.md, "The modules"). A module may import only modules of LOWER layers;
 # the bottom layer imports no sgdlab module at all. A new module must be given a layer here.
 LAYERS = [
-    ['_modidx', 'data', 'files', 'losses', 'optim', 'ranks', 'callback'],   # the base: no sgdlab imports
-    ['dataloader', 'history', 'mnist'],
+    ['_modidx', 'data', 'files', 'losses', 'optim', 'ranks', 'callback',   # the base: no sgdlab imports
+     'noise_scale'],
+    ['dataloader', 'history', 'mnist', 'zero', 'accumulate'],
     ['checks'],                 # fit's input checks and error explanations
     ['default_callbacks'],      # the callbacks every Learner starts with
     ['learner'],                # the loop, and fit
     ['callbacks', 'schedule', 'viz', 'distributed', 'exercises', 'explore'],
     ['anim',                    # replays a History with viz's drawing helpers
      'checkpoint',              # saves and restores a fit; reuses callbacks' weight helpers
-     'exercises_lesson1', 'exercises_lesson2', 'exercises_lesson3', 'exercises_lesson4'],  # register with exercises
+     'exercises_lesson1', 'exercises_lesson2', 'exercises_lesson3', 'exercises_lesson4',  # register with exercises
+     'exercises_lesson5'],
     ['cli'],
     ['__init__'],               # the package: imports everything; nothing may import it
 ]
