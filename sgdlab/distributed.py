@@ -28,6 +28,9 @@ def init_distributed(
     "Join the process group `torchrun` describes in the environment; return this rank's device (its GPU under NCCL)"
     backend = backend or ('nccl' if torch.cuda.is_available() else 'gloo')
     device = torch.device('cpu')
+    if backend == 'nccl' and not torch.cuda.is_available():
+        raise RuntimeError("init_distributed: backend='nccl' needs CUDA GPUs, and torch sees none here; "
+                           "use backend='gloo' on CPUs (or None, which picks it)")
     if backend == 'nccl':
         device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
         torch.cuda.set_device(device)

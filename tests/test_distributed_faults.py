@@ -166,3 +166,8 @@ def test_ctrl_c_to_the_caller_stops_everything(tmp_path, to_group):
 def test_bad_arguments_are_refused(tmp_path, kw, msg):
     (tmp_path/'s.py').write_text('')
     with pytest.raises(ValueError, match=msg): run_distributed(tmp_path/'s.py', echo=False, **kw)
+
+@pytest.mark.skipif(__import__('torch').cuda.is_available(), reason="checks the error on a machine without CUDA")
+def test_nccl_without_cuda_says_so():
+    from sgdlab.distributed import init_distributed
+    with pytest.raises(RuntimeError, match="backend='nccl' needs CUDA GPUs.*use backend='gloo'"): init_distributed('nccl')
