@@ -6,7 +6,7 @@ Docs: https://sgdlab.github.io/sgdlab/distributed.html.md"""
 
 # %% ../nbs/09_distributed.ipynb #fc3d9f39
 from __future__ import annotations
-import datetime, os, re, signal, subprocess, sys, threading
+import datetime, os, queue, re, signal, subprocess, sys, threading, time
 from importlib.util import find_spec
 from pathlib import Path
 import torch
@@ -28,6 +28,9 @@ def init_distributed(
     "Join the process group `torchrun` describes in the environment; return this rank's device (its GPU under NCCL)"
     backend = backend or ('nccl' if torch.cuda.is_available() else 'gloo')
     device = torch.device('cpu')
+    if backend == 'nccl' and not torch.cuda.is_available():
+        raise RuntimeError("init_distributed: backend='nccl' needs CUDA GPUs, and torch sees none here; "
+                           "use backend='gloo' on CPUs (or None, which picks it)")
     if backend == 'nccl':
         device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
         torch.cuda.set_device(device)
@@ -145,37 +148,133 @@ def _first_error(lines: list[str]) -> str:
     errs = [m.group(0).strip() for l in lines if (m := _error_line.match(l))]
     return next((e for e in errs if e.startswith('[rank')), errs[0] if errs else 'no exception printed')
 
+# %% ../nbs/09_distributed.ipynb #a7c1e002
+def _procs() -> dict[int, tuple[int, str]]:
+    "Every live process on this machine: pid -> (parent's pid, start time); from /proc on Linux, else from `ps`"
+    if not os.path.isdir('/proc'):
+        rows = subprocess.run(['ps', '-A', '-o', 'pid=,ppid=,lstart=,stat='], capture_output=True, text=True).stdout
+        return {int(r.split()[0]): (int(r.split()[1]), ' '.join(r.split()[2:-1]))
+                for r in rows.splitlines() if not r.split()[-1].startswith('Z')}
+    out = {}
+    for d in filter(str.isdigit, os.listdir('/proc')):
+        try: st = Path(f'/proc/{d}/stat').read_text()
+        except OSError: continue                 # it ended while we looked
+        f = st[st.rindex(')') + 2:].split()      # the fields after the command's name, which may hold spaces
+        if f[0] != 'Z': out[int(d)] = (int(f[1]), f[19])  # a zombie has ended: only its exit status is left
+    return out
+
+# %% ../nbs/09_distributed.ipynb #a7c1e003
+def _descendants(root: int, table: dict) -> dict[int, tuple[int, str]]:
+    "The processes below `root` in `table` (from `_procs`): its children, their children, ..."
+    kids = {}
+    for pid, (ppid, _) in table.items(): kids.setdefault(ppid, []).append(pid)
+    out, todo = {}, [root]
+    while todo:
+        for c in kids.get(todo.pop(), []): out[c] = table[c]; todo.append(c)
+    return out
+
+# %% ../nbs/09_distributed.ipynb #a7c1e005
+class _Tree:
+    "The processes below `root` (torchrun), remembered by pid and start time, so they can be found after it exits"
+    def __init__(self, root: int): self.root, self.seen, self.t = root, {}, 0.
+
+    def scan(self, every: float = 0.5):
+        "Remember the processes now below the root; at most once every `every` seconds"
+        if time.monotonic() - self.t < every: return
+        self.t = time.monotonic()
+        for pid, v in _descendants(self.root, _procs()).items(): self.seen.setdefault(pid, v)
+
+    def alive(self) -> list[int]:
+        "The remembered processes still running (the same pid and start time, so never a stranger reusing a pid)"
+        table = _procs()
+        return [pid for pid, (_, t) in self.seen.items() if table.get(pid, (0, None))[1] == t]
+
+    def ranks(self) -> list[int]:
+        "The ranks of the workers (torchrun's children) still running, from their environment (on Linux)"
+        self.scan(every=0)
+        out = []
+        for pid in self.alive():
+            if self.seen[pid][0] != self.root: continue
+            try: env = Path(f'/proc/{pid}/environ').read_bytes().split(b'\0')
+            except OSError: continue
+            out += [int(e[5:]) for e in env if e.startswith(b'RANK=')]
+        return sorted(out)
+
+# %% ../nbs/09_distributed.ipynb #a7c1e006
+def _stop(p: subprocess.Popen, tree: _Tree, grace: float = 5.) -> list[int]:
+    "Stop torchrun `p` and all it started: SIGTERM to torchrun, which stops its workers; after `grace` s, SIGKILL"
+    tree.scan(every=0)                      # the whole tree, while torchrun still holds it together
+    if p.poll() is None: p.send_signal(signal.SIGTERM)
+    end = time.monotonic() + grace
+    while p.poll() is None and time.monotonic() < end: time.sleep(0.05)  # torchrun ends after its workers
+    for pid in tree.alive():                # the rest (a worker's own session): killpg(torchrun) misses them
+        try: os.kill(pid, signal.SIGKILL)
+        except OSError: pass                # it ended just now
+    if p.poll() is None: os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    end = time.monotonic() + grace
+    while tree.alive() and time.monotonic() < end: time.sleep(0.05)
+    return tree.alive()                     # what could not be stopped (nothing, unless owned by someone else)
+
+# %% ../nbs/09_distributed.ipynb #a7c1e009
+def _pump(p: subprocess.Popen, tree: _Tree, lines: list, end: float, echo: bool) -> int:
+    "Collect (and echo) `p`'s output until it ends, remembering its processes; TimeoutError at time `end`"
+    q = queue.Queue()
+    def read():
+        try:
+            for line in p.stdout: q.put(line)
+        except BaseException as e: q.put(e)
+        q.put(None)
+    threading.Thread(target=read, daemon=True).start()   # reads while this thread watches the clock and the tree
+    while (left := end - time.monotonic()) > 0:
+        tree.scan()
+        try: line = q.get(timeout=min(left, 0.2))
+        except queue.Empty: continue
+        if line is None: return p.wait(max(end - time.monotonic(), 0.01))  # raises TimeoutExpired when it doesn't end
+        if isinstance(line, BaseException): raise line
+        lines.append(line)
+        if echo: print(line, end='', flush=True)
+    raise subprocess.TimeoutExpired(p.args, 0)
+
+# %% ../nbs/09_distributed.ipynb #a7c1e00a
+def _stopped(e: BaseException, script, timeout: float, ranks: list[int], nprocs: int, left: list[int]) -> BaseException:
+    "The error that says why `script`'s run was stopped, which ranks were still running, and that nothing is left"
+    who = (f"rank{'s' * (len(ranks) > 1)} {', '.join(map(str, ranks))} of {nprocs} still running" if ranks
+           else "no rank running (torchrun was starting or ending)")
+    end = (f"stopped torchrun and every process it started" if not left
+           else f"could not stop the processes {left}: end them by hand (kill -9 {' '.join(map(str, left))})")
+    if isinstance(e, subprocess.TimeoutExpired):
+        return TimeoutError(f"run_distributed: {script} was still running after {timeout:g} s, with {who}; {end}. "
+                            "A rank may be hung, or waiting for a peer that failed; raise `timeout` if it was slow")
+    if isinstance(e, KeyboardInterrupt): return KeyboardInterrupt(f"run_distributed: interrupted with {who}; {end}")
+    return RuntimeError(f"run_distributed: watching {script} failed with {type(e).__name__}: {e}, with {who}; {end}")
+
 # %% ../nbs/09_distributed.ipynb #e4e27ed8
 def run_distributed(
     script: str|Path, # the training script each process runs
     nprocs: int = 2, # processes on this machine (`--nproc-per-node`)
     args: tuple = (), # command-line arguments for the script
-    timeout: float = 120., # seconds before every process is killed and TimeoutError raised
+    timeout: float = 120., # seconds before every process is stopped and TimeoutError raised
     echo: bool = True, # print the processes' output as it comes
     check: bool = True, # raise RuntimeError when a process fails
 ) -> subprocess.CompletedProcess: # `.returncode` and `.stdout` (stdout and stderr of all ranks)
-    "Run `script` in `nprocs` processes with `torchrun --standalone` in a subprocess; stream its output, with a timeout"
+    "Run `script` in `nprocs` processes with `torchrun --standalone`; stream its output; never hang or leave any behind"
     if not Path(script).is_file():
         raise FileNotFoundError(f"run_distributed: no script at {script}; write one first, e.g. with %%writefile")
+    if not isinstance(nprocs, int) or isinstance(nprocs, bool) or nprocs < 1:
+        raise ValueError(f"run_distributed: nprocs={nprocs!r} must be a whole number of processes, at least 1, e.g. 2")
+    if not timeout > 0: raise ValueError(f"run_distributed: timeout={timeout!r} must be a positive number of seconds")
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={nprocs}', str(script),
            *map(str, args)]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
-                         start_new_session=True)
-    killed = threading.Event()
-    def kill(): killed.set(); os.killpg(p.pid, signal.SIGKILL)
-    timer = threading.Timer(timeout, kill); timer.start()
-    lines = []
-    try:
-        for line in p.stdout:
-            lines.append(line)
-            if echo: print(line, end='', flush=True)
-        rc = p.wait()
-    finally: timer.cancel()
-    out = ''.join(lines)
-    if killed.is_set():
-        raise TimeoutError(f"run_distributed: {script} was still running after {timeout} s, so all its processes "
-                           "were killed; a rank may be waiting for a peer that failed")
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors='replace',
+                         env=_env(), start_new_session=True)  # Ctrl-C reaches this process only: we stop the rest
+    tree, lines = _Tree(p.pid), []
+    try: rc = _pump(p, tree, lines, time.monotonic() + timeout, echo)
+    except BaseException as e:
+        ranks = tree.ranks()
+        raise _stopped(e, script, timeout, ranks, nprocs, _stop(p, tree)) from e
+    if tree.alive(): _stop(p, tree)         # a process that closed its output and lived on
     if check and rc:
         raise RuntimeError(f"run_distributed: {script} failed (exit code {rc}) with {_first_error(lines)}; "
                            "the last lines of its output:\n" + ''.join(lines[-12:]))
-    return subprocess.CompletedProcess(cmd, rc, out)
+    return subprocess.CompletedProcess(cmd, rc, ''.join(lines))
