@@ -27,8 +27,7 @@ REPO_URL = tomllib.loads((ROOT/'pyproject.toml').read_text())['project']['urls']
 # Notebooks whose figures are still 1x because other helpers were editing them when tools/hidpi.py arrived: the
 # integrator runs `python tools/hidpi.py nbs/X.ipynb`, re-executes them and empties this set (a test below fails on
 # an entry that has its retina cell, so the set can only shrink).
-HIDPI_PENDING = {'04a_callbacks', '05_viz', '08_schedule', '10_sgd_from_scratch', '11_mnist_basics',
-                 '12_accelerated_sgd', '13_data_parallel_sgd', '96_howto_animations'}
+HIDPI_PENDING = {'04a_callbacks', '08_schedule'}
 
 def _missing():
     "Why the browser test cannot run here, or ''."
