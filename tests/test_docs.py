@@ -27,7 +27,7 @@ REPO_URL = tomllib.loads((ROOT/'pyproject.toml').read_text())['project']['urls']
 # Notebooks whose figures are still 1x because other helpers were editing them when tools/hidpi.py arrived: the
 # integrator runs `python tools/hidpi.py nbs/X.ipynb`, re-executes them and empties this set (a test below fails on
 # an entry that has its retina cell, so the set can only shrink).
-HIDPI_PENDING = {'04a_callbacks', '08_schedule'}
+HIDPI_PENDING: set[str] = set()
 
 def _missing():
     "Why the browser test cannot run here, or ''."
