@@ -1,4 +1,4 @@
-"""Save everything a fit needs every few steps, atomically, and resume it after a crash with the same result, bit for bit
+"""Save everything a fit needs every few steps, atomically; resume it after a crash, bit for bit
 
 Docs: https://sgdlab.github.io/sgdlab/checkpoint.html.md"""
 
