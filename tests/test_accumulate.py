@@ -1,10 +1,10 @@
 "Accumulation ≡ large batch ≡ data parallel (issue 26): a batch of 256, 4×64 accumulated, 4 gloo ranks × 64"
-import os, time
-from pathlib import Path
+import time
 import pytest
 import torch
 from sgdlab import GradientAccumulation, fit, mnist_sample, mnist_loss
 from sgdlab.distributed import run_distributed
+from procs import leftovers
 
 COMMON = r'''
 import torch
@@ -35,23 +35,13 @@ torch.save(dict(params=params, loss=loss, world=world()), f"{sys.argv[1]}/rank{w
 torch.distributed.destroy_process_group()
 '''
 
-def _leftovers(marker: str) -> list[str]:
-    "Command lines of processes still running that mention `marker`"
-    out = []
-    for d in Path('/proc').iterdir():
-        if d.name.isdigit() and d.name != str(os.getpid()):
-            try: cmd = (d/'cmdline').read_bytes().replace(b'\0', b' ').decode()
-            except OSError: continue
-            if marker in cmd: out.append(cmd)
-    return out
-
 @pytest.fixture(scope='module')
 def three_ways(tmp_path_factory):
     d = tmp_path_factory.mktemp('acc')
     (d/'dp4.py').write_text(SCRIPT)
     run_distributed(d/'dp4.py', nprocs=4, args=(d,), timeout=150, echo=False)
     time.sleep(0.5)
-    assert _leftovers(str(d/'dp4.py')) == []
+    assert leftovers(str(d/'dp4.py')) == []
     ranks = [torch.load(d/f'rank{r}.pt') for r in range(4)]
     ns = {}
     exec(COMMON, ns)

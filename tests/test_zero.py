@@ -1,10 +1,10 @@
 "ZeRO-1 by hand (issue 26): 2 gloo ranks under torchrun equal 1 process and plain data parallelism, with half the state"
-import os, time
-from pathlib import Path
+import time
 import pytest
 import torch
 from sgdlab.distributed import run_distributed
 from sgdlab.zero import ZeroAdam, shard_range
+from procs import leftovers
 
 COMMON = r'''
 import torch
@@ -50,23 +50,13 @@ torch.save(dict(zero=zero, dp=dp, state_zero=zopt.state_bytes(), state_dp=state_
 dist.destroy_process_group()
 '''
 
-def _leftovers(marker: str) -> list[str]:
-    "Command lines of processes still running that mention `marker`"
-    out = []
-    for d in Path('/proc').iterdir():
-        if d.name.isdigit():
-            try: cmd = (d/'cmdline').read_bytes().replace(b'\0', b' ').decode()
-            except OSError: continue
-            if marker in cmd and str(os.getpid()) != d.name: out.append(cmd)
-    return out
-
 @pytest.fixture(scope='module')
 def ranks(tmp_path_factory):
     d = tmp_path_factory.mktemp('zero')
     (d/'zero2.py').write_text(SCRIPT)
     run_distributed(d/'zero2.py', nprocs=2, args=(d,), timeout=120, echo=False)
     time.sleep(0.5)
-    assert _leftovers(str(d/'zero2.py')) == []          # torchrun and both ranks are gone
+    assert leftovers(str(d/'zero2.py')) == []          # torchrun and both ranks are gone
     return [torch.load(d/f'rank{r}.pt') for r in range(2)]
 
 @pytest.fixture(scope='module')
