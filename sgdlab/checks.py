@@ -177,7 +177,8 @@ def _explain_dtype(learn, e: Exception) -> Exception|None:
             return TypeError(f"fit: x is {xb.dtype} but the model's parameters are {pd}: convert x (and y) to "
                              f"match, x{_conv(pd)}, or the model to x's dtype, model{_conv(xb.dtype)} ({first})")
     if stage == 'loss' and isinstance(yb, Tensor) and _names(msg, yb.dtype):
-        if 'target' in msg.lower():
+        # torch names the target; older torch says only 'expected scalar type Long but found Int'
+        if 'target' in msg.lower() or ('expected scalar type long' in msg.lower() and yb.dtype != torch.int64):
             want = 'y.long() for class labels' if _names(msg, torch.int64) else f"y{_conv(pd)}"
             return TypeError(f"fit: loss_func {_name(learn.loss_func)} cannot take y of dtype {yb.dtype}: "
                              f"convert y, e.g. {want} ({first})")
