@@ -214,6 +214,7 @@ def _copy_state(st: dict, like: Tensor|None = None) -> dict:
 # %% ../nbs/02_optim.ipynb #029887ca
 _no_grad_msg = ("no parameter has a gradient: call loss.backward() before opt.step(); if you did, "
                 "the loss does not depend on any of the optimizer's parameters")
+_sgd_steppers = [l2_reg, average_grad, momentum_step]  # SGD's; without momentum or weight decay `step` takes a shortcut
 
 class Optimizer:
     """Update `params` by running each gradient through `steppers`; per-parameter state lives in `self.state`.
@@ -330,8 +331,6 @@ def SGD(
     if nesterov is True and not mom:
         raise ValueError("nesterov=True needs momentum: pass mom=0.9, say, or nesterov=False")
     return Optimizer(params, _sgd_steppers, lr=lr, mom=mom, wd=wd, nesterov=nesterov)
-
-_sgd_steppers = [l2_reg, average_grad, momentum_step]  # without momentum or weight decay, `step` takes a shortcut
 
 # %% ../nbs/02_optim.ipynb #05aec5b8
 def RMSProp(
