@@ -88,14 +88,25 @@ class Recorder(Callback):
         small = sum(p.numel() for p in learn.params) <= self.max_numel
         self.on = small if self.record_params is None else bool(self.record_params)
         self.eager = self.reduce is None and learn.params[0].device.type == 'cpu'  # `.item()` waits for nothing
+        self.as_lists = self.eager and sum(p.numel() for p in learn.params) <= 16  # a tensor per step costs more
 
     def after_loss(self, learn):
         if self.on and learn.step % self.stride == 0:
-            h = learn.hist
-            h.params.append(tuple([p.detach().clone() for p in learn.params])); h.param_steps.append(learn.step)
+            h, ps = learn.hist, learn.params
+            h.params.append([p.tolist() for p in ps] if self.as_lists else tuple([p.detach().clone() for p in ps]))
+            h.param_steps.append(learn.step)
             if self.record_params is None and len(h.params) > self.max_snapshots: self._thin(h)
         self.pending.append(learn.loss.item() if self.eager else learn.loss.detach())
-        if len(self.pending) >= self.check_every: self.flush(learn)
+        if len(self.pending) >= self.check_every: self._losses(learn)
+
+    def _tensors(self, learn):
+        "Turn the snapshots kept as lists (the newest ones) into tensors, with one `torch.tensor` per parameter"
+        h = learn.hist
+        i = len(h.params)
+        while i and type(h.params[i-1]) is list: i -= 1
+        if i == len(h.params): return
+        cols = [torch.tensor(c, dtype=p.dtype).unbind(0) for c, p in zip(zip(*h.params[i:]), learn.params)]
+        h.params[i:] = zip(*cols)
 
     def _thin(self, h):
         "Drop every other snapshot, and record at half the rate from now on"
@@ -108,6 +119,11 @@ class Recorder(Callback):
         h.params, h.param_steps = [h.params[i] for i in idx], [h.param_steps[i] for i in idx]
 
     def flush(self, learn, check: bool = True):
+        "Move pending losses and snapshots into the History; raise `DivergenceError` at a non-finite loss if `check`"
+        self._tensors(learn)
+        self._losses(learn, check)
+
+    def _losses(self, learn, check: bool = True):
         "Move the pending losses into the History; raise `DivergenceError` at the first non-finite one if `check`"
         if not self.pending: return
         vals = self.pending

@@ -212,6 +212,10 @@ def _copy_state(st: dict, like: Tensor|None = None) -> dict:
     return {k: copy(v) if isinstance(v, Tensor) else v for k, v in st.items()}
 
 # %% ../nbs/02_optim.ipynb #029887ca
+_no_grad_msg = ("no parameter has a gradient: call loss.backward() before opt.step(); if you did, "
+                "the loss does not depend on any of the optimizer's parameters")
+_sgd_steppers = [l2_reg, average_grad, momentum_step]  # SGD's; without momentum or weight decay `step` takes a shortcut
+
 class Optimizer:
     """Update `params` by running each gradient through `steppers`; per-parameter state lives in `self.state`.
 
@@ -241,6 +245,7 @@ class Optimizer:
     def step(self):
         "Run each gradient through the steppers; parameters whose `.grad` is None are skipped"
         hp, stepped = self.hypers, False
+        if self.steppers == _sgd_steppers and not hp['mom'] and not hp['wd']: return self._plain_step(hp['lr'])
         with self.no_grad:
             for p, st in self.state.items():
                 g = p.grad
@@ -253,9 +258,14 @@ class Optimizer:
                         raise TypeError(f"stepper {f.__name__} returned a {type(new).__name__}; a stepper returns "
                                         "a dict of the state it updates (with 'grad' for a new direction) or None")
                     st.update(new); g = st.pop('grad', g)
-        if not stepped:
-            raise ValueError("no parameter has a gradient: call loss.backward() before opt.step(); if you did, "
-                             "the loss does not depend on any of the optimizer's parameters")
+        if not stepped: raise ValueError(_no_grad_msg)
+
+    def _plain_step(self, lr: float):
+        "What SGD's steppers come to without momentum or weight decay: `p -= lr*g`, one torch call per parameter"
+        stepped = False
+        for p in self.params:  # `p.detach()` updates `p` in place unrecorded, as `no_grad` does, without a context
+            if p.grad is not None: p.detach().add_(p.grad, alpha=-lr); stepped = True
+        if not stepped: raise ValueError(_no_grad_msg)
 
     def zero_grad(self, set_to_none: bool = True):
         "Forget the gradients before the next `backward()`: set them to None (as torch does), or zero them in place"
@@ -320,7 +330,7 @@ def SGD(
     "Stochastic gradient descent as `torch.optim.SGD(params, lr, momentum=mom, weight_decay=wd, nesterov=nesterov)`"
     if nesterov is True and not mom:
         raise ValueError("nesterov=True needs momentum: pass mom=0.9, say, or nesterov=False")
-    return Optimizer(params, [l2_reg, average_grad, momentum_step], lr=lr, mom=mom, wd=wd, nesterov=nesterov)
+    return Optimizer(params, _sgd_steppers, lr=lr, mom=mom, wd=wd, nesterov=nesterov)
 
 # %% ../nbs/02_optim.ipynb #05aec5b8
 def RMSProp(

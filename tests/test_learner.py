@@ -292,3 +292,22 @@ def test_cpu_data_trains_a_cuda_model_like_the_cpu_and_mixed_models_are_named():
     assert xd.is_cuda and torch.equal(xd.cpu(), linear_data(10, seed=0)[0])
     a, b = param(), torch.zeros(1, device='cuda')
     with pytest.raises(RuntimeError, match='fit: model\\(x\\) mixes devices.*cpu.*cuda'): fit(lambda x: x@a + b, x, y, params=[a], lr=0.1)
+
+
+def test_recorder_keeps_a_few_numbers_as_lists_until_it_flushes():
+    "Snapshots of a tiny CPU model are lists until `flush`; after it they are the same tensors a clone would give"
+    import torch
+    from sgdlab import Callback, fit, linear_data
+    x, y = linear_data(20, seed=0)
+    a = torch.nn.Parameter(torch.tensor([-1., 1.]))
+    seen = {}
+    class Peek(Callback):
+        def after_batch(self, learn):
+            if learn.step == 5:
+                seen['before'] = type(learn.hist.params[-1])
+                learn.recorder.flush(learn)
+                seen['after'] = learn.hist.params[-1]
+    h = fit(lambda x: x@a, x, y, params=[a], lr=0.1, epochs=10, cbs=[Peek()])
+    assert seen['before'] is list and type(seen['after']) is tuple and seen['after'][0].shape == (2,)
+    assert h.param_steps == list(range(10)) and all(type(s) is tuple and s[0].dtype == torch.float32 for s in h.params)
+    assert torch.equal(h.params[0][0], torch.tensor([-1., 1.])) and not h.params[0][0].requires_grad

@@ -425,3 +425,20 @@ def test_optimizer_methods_are_defined_in_its_class_body():
     for name in names:
         f = vars(Optimizer)[name]
         assert f.__qualname__ == f'Optimizer.{name}', f.__qualname__
+
+
+def test_plain_sgd_shortcut_equals_the_stepper_chain():
+    "SGD without momentum or weight decay skips its steppers; a chain that cannot take the shortcut gives the same bits"
+    from sgdlab.optim import Optimizer, l2_reg, average_grad, momentum_step
+    g = torch.Generator().manual_seed(0)
+    ws = [torch.randn(5, 3, generator=g).requires_grad_() for _ in range(2)]
+    ws2 = [w.detach().clone().requires_grad_() for w in ws]
+    fast = SGD(ws, lr=0.1)
+    slow = Optimizer(ws2, [average_grad, l2_reg, momentum_step], lr=0.1, mom=0., wd=0., nesterov=False)
+    for _ in range(5):
+        for ps, opt in ((ws, fast), (ws2, slow)):
+            (ps[0].sin() * ps[1]).sum().backward(); opt.step(); opt.zero_grad()
+    assert all(torch.equal(a, b) for a, b in zip(ws, ws2))
+    fast.mom = 0.9  # with momentum the chain runs again and keeps its state
+    (ws[0] * ws[1]).sum().backward(); fast.step()
+    assert 'grad_avg' in fast.state[ws[0]]
