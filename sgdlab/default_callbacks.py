@@ -90,9 +90,10 @@ class Recorder(Callback):
         self.eager = self.reduce is None and learn.params[0].device.type == 'cpu'  # `.item()` waits for nothing
 
     def after_loss(self, learn):
-        if self.on and learn.step % self.stride == 0:
+        n = len(learn.hist.loss) + len(self.pending)  # this loss's index in `hist.loss`: cancelled batches have none
+        if self.on and n % self.stride == 0:
             h = learn.hist
-            h.params.append(tuple([p.detach().clone() for p in learn.params])); h.param_steps.append(learn.step)
+            h.params.append(tuple([p.detach().clone() for p in learn.params])); h.param_steps.append(n)
             if self.record_params is None and len(h.params) > self.max_snapshots: self._thin(h)
         self.pending.append(learn.loss.item() if self.eager else learn.loss.detach())
         if len(self.pending) >= self.check_every: self.flush(learn)
@@ -159,7 +160,11 @@ class ParamScheduler(Callback):
         for k, f in self.scheds.items():
             v = f(pos)
             self.setters[k](v)
-            if k == 'lr': learn.hist.lrs.append(float(v))
+            if k == 'lr': self.lr = float(v)
+    def after_batch(self, learn):  # the lr goes with the loss: a batch cancelled before its loss records neither
+        if 'lr' in self.scheds and learn.n_losses > len(learn.hist.lrs): learn.hist.lrs.append(self.lr)
+    def after_fit(self, learn):  # a fit that diverged keeps its losses up to the first non-finite one: so its lrs
+        if 'lr' in self.scheds: del learn.hist.lrs[learn.n_losses:]
 
 # %% ../nbs/03e_default_callbacks.ipynb #ece0a0f9
 class ValidateCallback(Callback):
@@ -167,6 +172,7 @@ class ValidateCallback(Callback):
     order = -20 # first at the end of an epoch, so that every other callback's `after_epoch` sees the results
     writes = ('valid_loss', 'metrics')
     def after_epoch(self, learn):
+        if learn.epoch_cancelled: return  # a cancelled epoch is not validated: it records nothing per epoch
         learn.recorder.flush(learn)  # a training loss that diverged is reported as such, before validating
         learn('before_validate')
         xv, yv = learn.valid
