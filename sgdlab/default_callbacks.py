@@ -156,6 +156,7 @@ class ParamScheduler(Callback):
         self.writes = ('lrs',) if 'lr' in self.scheds else ()  # it records the lr of each step
     def before_fit(self, learn): self.setters = {k: _setter(learn.opt, k) for k in self.scheds}
     def before_batch(self, learn):
+        self.after_batch(learn)  # the last batch's lr, if an exception skipped its after_batch
         pos = learn.pos
         for k, f in self.scheds.items():
             v = f(pos)
@@ -164,7 +165,7 @@ class ParamScheduler(Callback):
     def after_batch(self, learn):  # the lr goes with the loss: a batch cancelled before its loss records neither
         if 'lr' in self.scheds and learn.n_losses > len(learn.hist.lrs): learn.hist.lrs.append(self.lr)
     def after_fit(self, learn):  # a fit that diverged keeps its losses up to the first non-finite one: so its lrs
-        if 'lr' in self.scheds: del learn.hist.lrs[learn.n_losses:]
+        if 'lr' in self.scheds: self.after_batch(learn); del learn.hist.lrs[learn.n_losses:]
 
 # %% ../nbs/03e_default_callbacks.ipynb #ece0a0f9
 class ValidateCallback(Callback):

@@ -104,3 +104,9 @@ def test_an_interrupted_lr_find_raises_after_restoring_the_parameters():
             lr_find(model, x, y[:, None], bs=8)
     finally: S.Learner = orig
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))
+
+@pytest.mark.parametrize('exc', [CancelEpochException, CancelFitException, KeyboardInterrupt])
+def test_an_exception_that_skips_after_batch_still_leaves_one_lr_per_loss(exc):
+    "Raised in after_step, after the loss was recorded: after_batch is skipped, yet the lr of that loss is kept"
+    h = run([At('after_step', exc, lambda l: l.step == 5)], epochs=3, lr=sched_lin(0.1, 0.01))
+    assert len(h.loss) == len(h.lrs) and h.lrs[5] == sched_lin(0.1, 0.01)(5 / 12)
