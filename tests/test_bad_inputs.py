@@ -615,6 +615,10 @@ ROWS = [
         Err(ValueError, ('torch.optim', 'param_groups'))),
     Row('SGD', 'load_state_dict of float32 state onto float64 parameters',
         lambda c: _loaded(SGD, torch.float64).state, Ok(lambda st: all(v.dtype == torch.float64 for v in _vals(st)))),
+    Row('History', 'load a file whose epoch_spans is a number', lambda c: History.load(_hist_file(c, epoch_spans=5)),
+        Err(ValueError, ('not a valid History',))),
+    Row('History', 'load a History saved before epoch_spans existed', lambda c: History.load(_hist_file(c)).epoch_loss,
+        Ok(lambda el: el == [3., 1.])),
 ]
 
 # issue 20 (fits): helpers of its rows
@@ -625,6 +629,12 @@ def _loaded(make, dtype):
     ps = _ps(1); opt = make(ps, lr=0.1, mom=0.9); ps[0].sum().backward(); opt.step()
     new = make(_ps(1, dtype), lr=0.1, mom=0.9); new.load_state_dict(opt.state_dict())
     return new
+def _hist_file(c, **fields):
+    "A History file as an older sgdlab wrote it (no epoch_spans), with `fields` added"
+    from dataclasses import asdict
+    d = {k: v for k, v in asdict(History(loss=[4., 2., 1.5, .5], steps_per_epoch=2)).items() if k != 'epoch_spans'}
+    torch.save({**d, **fields}, c.tmp / 'old_hist.pt')
+    return c.tmp / 'old_hist.pt'
 
 # helpers for the issue 20 (edges) rows
 import torch.nn.functional as F
