@@ -54,12 +54,13 @@ class DeviceCallback(Callback):
 class FirstStepCheck(Callback):
     "On the first step: the loss must be one number, and every trained parameter must get a gradient"
     order = -1
+    def before_fit(self, learn): self.checked = False
     def after_loss(self, learn):
-        if learn.step == 0 and learn.loss.numel() != 1:
+        if learn.loss.numel() != 1:
             raise ValueError(f"fit: loss_func {_name(learn.loss_func)} returned a tensor of shape "
                              f"{tuple(learn.loss.shape)}; it must return one number, e.g. end it with .mean()")
     def after_backward(self, learn):
-        if learn.step != 0: return
+        self.checked = True
         missing = [i for i, p in enumerate(learn.params) if p.grad is None]
         if not missing: return
         many = len(missing) > 1
@@ -69,7 +70,8 @@ class FirstStepCheck(Callback):
             raise ValueError(f"fit: no parameter got a gradient; {msg}. "
                              "Check that params= lists the tensors the model computes with")
         warnings.warn(f"fit: {msg}, so {'they' if many else 'it'} will not be trained", stacklevel=2)
-    def after_batch(self, learn): learn.skip(self, 'after_loss', 'after_backward', 'after_batch')
+    def after_batch(self, learn):  # the first batch that got to its gradients; one cancelled before is not checked
+        if self.checked: learn.skip(self, 'after_loss', 'after_backward', 'after_batch')
 
 # %% ../nbs/03e_default_callbacks.ipynb #c1655bc8
 class Recorder(Callback):

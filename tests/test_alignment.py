@@ -110,3 +110,13 @@ def test_an_exception_that_skips_after_batch_still_leaves_one_lr_per_loss(exc):
     "Raised in after_step, after the loss was recorded: after_batch is skipped, yet the lr of that loss is kept"
     h = run([At('after_step', exc, lambda l: l.step == 5)], epochs=3, lr=sched_lin(0.1, 0.01))
     assert len(h.loss) == len(h.lrs) and h.lrs[5] == sched_lin(0.1, 0.01)(5 / 12)
+
+def test_the_first_step_checks_run_on_the_first_batch_that_is_not_cancelled():
+    "Batch 0 cancelled before its loss: the checks of the first step run on batch 1 instead of never"
+    x, y = line()
+    a, unused = param(), nn.Parameter(torch.zeros(1))
+    skip0 = At('before_batch', CancelBatchException, lambda l: l.step == 0)
+    with pytest.warns(UserWarning, match='does not depend on parameter 1'):
+        fit(lambda x: x@a, x, y, params=[a, unused], lr=0.1, bs=4, epochs=1, cbs=[skip0])
+    with pytest.raises(ValueError, match='returned a tensor of shape'):
+        fit(lambda x: x@a, x, y, params=[a], lr=0.1, bs=4, epochs=1, cbs=[skip0], loss_func=lambda p, t: (p - t) ** 2)
