@@ -92,7 +92,7 @@ class TrackerCallback(Callback):
         if self.monitor == 'train_loss': learn.recorder.flush(learn)  # the Recorder hands losses over in batches
         vals = self._series(learn.hist)
         new, self.seen = vals[self.seen:], len(vals)
-        if not new: return None
+        if not new or learn.epoch_cancelled: return None  # a cancelled epoch is not scored (nor validated)
         return float(np.mean(new)) if self.monitor == 'train_loss' else vals[-1]
 
     def improved(self, learn) -> bool|None:

@@ -54,12 +54,13 @@ class DeviceCallback(Callback):
 class FirstStepCheck(Callback):
     "On the first step: the loss must be one number, and every trained parameter must get a gradient"
     order = -1
+    def before_fit(self, learn): self.checked = False
     def after_loss(self, learn):
-        if learn.step == 0 and learn.loss.numel() != 1:
+        if learn.loss.numel() != 1:
             raise ValueError(f"fit: loss_func {_name(learn.loss_func)} returned a tensor of shape "
                              f"{tuple(learn.loss.shape)}; it must return one number, e.g. end it with .mean()")
     def after_backward(self, learn):
-        if learn.step != 0: return
+        self.checked = True
         missing = [i for i, p in enumerate(learn.params) if p.grad is None]
         if not missing: return
         many = len(missing) > 1
@@ -69,7 +70,8 @@ class FirstStepCheck(Callback):
             raise ValueError(f"fit: no parameter got a gradient; {msg}. "
                              "Check that params= lists the tensors the model computes with")
         warnings.warn(f"fit: {msg}, so {'they' if many else 'it'} will not be trained", stacklevel=2)
-    def after_batch(self, learn): learn.skip(self, 'after_loss', 'after_backward', 'after_batch')
+    def after_batch(self, learn):  # the first batch that got to its gradients; one cancelled before is not checked
+        if self.checked: learn.skip(self, 'after_loss', 'after_backward', 'after_batch')
 
 # %% ../nbs/03e_default_callbacks.ipynb #c1655bc8
 class Recorder(Callback):
@@ -91,10 +93,11 @@ class Recorder(Callback):
         self.as_lists = self.eager and sum(p.numel() for p in learn.params) <= 16  # a tensor per step costs more
 
     def after_loss(self, learn):
-        if self.on and learn.step % self.stride == 0:
+        n = len(learn.hist.loss) + len(self.pending)  # this loss's index in `hist.loss`: cancelled batches have none
+        if self.on and n % self.stride == 0:
             h, ps = learn.hist, learn.params
             h.params.append([p.tolist() for p in ps] if self.as_lists else tuple([p.detach().clone() for p in ps]))
-            h.param_steps.append(learn.step)
+            h.param_steps.append(n)
             if self.record_params is None and len(h.params) > self.max_snapshots: self._thin(h)
         self.pending.append(learn.loss.item() if self.eager else learn.loss.detach())
         if len(self.pending) >= self.check_every: self._losses(learn)
@@ -171,11 +174,16 @@ class ParamScheduler(Callback):
         self.writes = ('lrs',) if 'lr' in self.scheds else ()  # it records the lr of each step
     def before_fit(self, learn): self.setters = {k: _setter(learn.opt, k) for k in self.scheds}
     def before_batch(self, learn):
+        self.after_batch(learn)  # the last batch's lr, if an exception skipped its after_batch
         pos = learn.pos
         for k, f in self.scheds.items():
             v = f(pos)
             self.setters[k](v)
-            if k == 'lr': learn.hist.lrs.append(float(v))
+            if k == 'lr': self.lr = float(v)
+    def after_batch(self, learn):  # the lr goes with the loss: a batch cancelled before its loss records neither
+        if 'lr' in self.scheds and learn.n_losses > len(learn.hist.lrs): learn.hist.lrs.append(self.lr)
+    def after_fit(self, learn):  # a fit that diverged keeps its losses up to the first non-finite one: so its lrs
+        if 'lr' in self.scheds: self.after_batch(learn); del learn.hist.lrs[learn.n_losses:]
 
 # %% ../nbs/03e_default_callbacks.ipynb #ece0a0f9
 class ValidateCallback(Callback):
@@ -183,6 +191,7 @@ class ValidateCallback(Callback):
     order = -20 # first at the end of an epoch, so that every other callback's `after_epoch` sees the results
     writes = ('valid_loss', 'metrics')
     def after_epoch(self, learn):
+        if learn.epoch_cancelled: return  # a cancelled epoch is not validated: it records nothing per epoch
         learn.recorder.flush(learn)  # a training loss that diverged is reported as such, before validating
         learn('before_validate')
         xv, yv = learn.valid

@@ -6,7 +6,7 @@ Docs: https://sgdlab.github.io/sgdlab/history.html.md"""
 
 # %% ../nbs/03b_history.ipynb #5fb8dcfc
 from __future__ import annotations
-import numbers, os, re
+import math, numbers, os, re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 import numpy as np
@@ -32,17 +32,20 @@ class History:
     lr: float|None = None # the learning rate, or None when it followed a schedule
     bs: int|None = None # the batch size (`None`: full batch)
     stopped: str|None = None # why training ended early: 'diverged', 'interrupted', 'cancelled', 'early stop', or None
+    epoch_spans: list[tuple[int, int]]|None = None # `loss[start:end]` of each epoch that ran to its end; None: unknown
 
     def __post_init__(self):
         if self.params and not self.param_steps: self.param_steps = list(range(len(self.params)))
+        if self.epoch_spans is not None: self.epoch_spans = [tuple(s) for s in self.epoch_spans]
 
     def __len__(self) -> int: return len(self.loss)
 
     @property
     def epoch_loss(self) -> list[float]:
-        "Mean training loss of each complete epoch"
+        "Mean training loss of each epoch that ran to its end (by `epoch_spans`; else of each `steps_per_epoch` steps)"
         k = self.steps_per_epoch
-        return [float(np.mean(self.loss[i:i+k])) for i in range(0, len(self.loss) - k + 1, k)]
+        spans = self.epoch_spans if self.epoch_spans is not None else [(i, i+k) for i in range(0, len(self) - k + 1, k)]
+        return [float(np.mean(self.loss[s:e])) if e > s else math.nan for s, e in spans]
 
     def path(self, i: int = 0) -> Tensor:
         "Parameter `i` at every recorded snapshot, stacked: shape (snapshots, *p.shape)"

@@ -19,7 +19,7 @@ from .callback import CancelStepException
 from .callback import _events, default_cbs
 from .checks import _explain, _model_params, _named_metrics, _plan, _train_dl, _valid_pair
 from .default_callbacks import TrainEvalCallback, DeviceCallback, FirstStepCheck, Recorder, ParamScheduler
-from .default_callbacks import ValidateCallback, PrintCallback, ProgressCallback
+from .default_callbacks import ValidateCallback, PrintCallback, ProgressCallback, _setter
 
 # %% auto #0
 __all__ = ['Learner', 'fit']
@@ -65,9 +65,11 @@ class Learner:
         n_epochs, self.n_steps = _plan(epochs, steps, len(self.dl))
         self.rank, self._skipped = world()[0], set()
         self._build_hooks()
-        self.opt = self.opt_func(self.params, lr=self.lr(0.) if callable(self.lr) else self.lr)
-        self.hist = History(steps_per_epoch=len(self.dl), lr=None if callable(self.lr) else self.lr, bs=self.bs)
+        self._make_opt()
+        self.hist = History(steps_per_epoch=len(self.dl), lr=None if callable(self.lr) else self.lr, bs=self.bs,
+                            epoch_spans=[])
         self.step, self.epoch, self.start_batch, self.loss, self.failed = 0, 0, 0, None, False
+        self.recorder, self.epoch_cancelled = None, False
         self.resume = resume  # the callback restoring it sets `step`, `epoch`, `start_batch`; clears this
         try:
             self('before_fit')
@@ -75,8 +77,10 @@ class Learner:
                 raise ValueError(f"fit: no callback restored resume={str(resume)!r}; add the one that saved it, "
                                  "e.g. cbs=[CheckpointCallback(path, every=100)]")
             for self.epoch in range(self.epoch, n_epochs):
+                start, self.epoch_cancelled = self._epoch_start(), False
                 try: self('before_epoch'); self._do_epoch()
-                except CancelEpochException: pass
+                except CancelEpochException: self.epoch_cancelled = True  # not validated; in no per-epoch list
+                else: self.hist.epoch_spans.append((start, self.n_losses))
                 self('after_epoch')
         except CancelFitException: self.hist.stopped = self.hist.stopped or 'cancelled'
         except KeyboardInterrupt:
@@ -173,6 +177,22 @@ class Learner:
 
     @property
     def pos(self) -> float: return self.step / self.n_steps
+
+    def _make_opt(self):
+        "The optimizer, made on the first fit and kept (state and step count) by the next; a number `lr` is set again"
+        if self.opt is None: self.opt = self.opt_func(self.params, lr=self.lr(0.) if callable(self.lr) else self.lr)
+        elif not callable(self.lr): _setter(self.opt, 'lr')(self.lr)  # `learn.lr = 0.01` between fits takes effect
+
+    @property
+    def n_losses(self) -> int:
+        "The losses recorded so far in this fit (by the Recorder, those not yet handed over included)"
+        return 0 if self.recorder is None else len(self.hist.loss) + len(self.recorder.pending)
+
+    def _epoch_start(self) -> int:
+        "Where this epoch's losses start in `hist.loss`: a resumed epoch started where the last recorded one ended"
+        if self.hist.epoch_spans is None: self.hist.epoch_spans = []  # a History restored from an older version
+        if self.start_batch: return self.hist.epoch_spans[-1][1] if self.hist.epoch_spans else 0
+        return self.n_losses
 
 # %% ../nbs/04_learner.ipynb #f96790fb
 class _Cbs(tuple):

@@ -207,9 +207,26 @@ def _stepper_args(f) -> tuple[set, set]:
     return names, {q.name for q in ps if q.name in names and q.default is q.empty}
 
 def _copy_state(st: dict, like: Tensor|None = None) -> dict:
-    "`st` with its tensors copied (onto `like`'s device)"
-    copy = lambda v: v.detach().clone() if like is None else v.detach().to(like.device, copy=True)
-    return {k: copy(v) if isinstance(v, Tensor) else v for k, v in st.items()}
+    "`st` with its tensors copied; onto `like`'s device and, if it is floating, dtype, as torch does, except `step`"
+    def copy(k, v):
+        if like is None or k == 'step': return v.detach().clone()  # torch keeps a step count as it is
+        return v.detach().to(device=like.device, dtype=like.dtype if like.is_floating_point() else None, copy=True)
+    return {k: copy(k, v) if isinstance(v, Tensor) else v for k, v in st.items()}
+
+def _check_state_dict(sd, who: str):
+    "A ValueError saying what is wrong with `sd`, if it is not what `Optimizer.state_dict()` returns"
+    if isinstance(sd, dict) and 'param_groups' in sd:
+        raise ValueError(f"{who}: this is a torch.optim optimizer's state_dict (it has 'param_groups'); "
+                         "load it into a torch optimizer, or save this one with opt.state_dict()")
+    if not isinstance(sd, dict) or not {'state', 'hypers'} <= set(sd) <= {'state', 'hypers', 'n_params'}:
+        raise ValueError(f"{who}: expected the dict returned by opt.state_dict(), with keys 'state' and 'hypers'")
+    n = sd.get('n_params', 0)
+    if not (isinstance(sd['hypers'], dict) and isinstance(sd['state'], dict)
+            and all(isinstance(st, dict) for st in sd['state'].values())
+            and isinstance(n, int) and not isinstance(n, bool) and n >= 0):
+        raise ValueError(f"{who}: the state_dict is corrupt: 'hypers' must be a dict of hyper-parameters, 'state' a "
+                         "dict from a parameter's position to a dict of its buffers, and 'n_params' a count; "
+                         "save it again with opt.state_dict()")
 
 # %% ../nbs/02_optim.ipynb #029887ca
 _no_grad_msg = ("no parameter has a gradient: call loss.backward() before opt.step(); if you did, "
@@ -292,14 +309,16 @@ class Optimizer:
     def state_dict(self) -> dict:
         "The hyper-parameters, and each parameter's state keyed by its position, as copies: ready for `torch.save`"
         return {'state': {i: _copy_state(st) for i, st in enumerate(self.state.values()) if st},
-                'hypers': dict(self.hypers)}
+                'hypers': dict(self.hypers), 'n_params': len(self.params)}
 
     def load_state_dict(self,
                         sd: dict): # what `state_dict()` returned, from an optimizer with the same steppers and params
         "Restore a `state_dict()` saved from an optimizer with the same steppers and parameters"
         who, params = 'load_state_dict', self.params
-        if not isinstance(sd, dict) or set(sd) != {'state', 'hypers'}:
-            raise ValueError(f"{who}: expected the dict returned by opt.state_dict(), with keys 'state' and 'hypers'")
+        _check_state_dict(sd, who)
+        if sd.get('n_params', len(params)) != len(params):  # torch refuses a group of another size
+            raise ValueError(f"{who}: it was saved from an optimizer of {sd['n_params']} parameters, but this "
+                             f"optimizer has {len(params)} parameters; build it on the same ones, in the same order")
         if set(sd['hypers']) != set(self.hypers):
             raise ValueError(f"{who}: it was saved from an optimizer with hyper-parameters {', '.join(sd['hypers'])}, "
                              f"not {', '.join(self.hypers)}")

@@ -212,4 +212,7 @@ def lr_find(
     learn = Learner(model, x, y, lr=start_lr, bs=bs, params=params, loss_func=loss_func, opt_func=opt_func, seed=seed,
                     cbs=[finder, Recorder(record_params=False)])
     hist = learn.fit(steps=num_it)
+    if hist.stopped == 'interrupted':  # Ctrl-C: the parameters are back as they were; half a sweep suggests nothing
+        raise KeyboardInterrupt(f"lr_find: interrupted after {len(finder.losses)} of num_it={num_it} steps; "
+                                "the parameters are restored, and an unfinished sweep gives no suggestion")
     return LRFind(finder.lrs, finder.losses, valley(finder.lrs, finder.losses), hist.stopped == 'cancelled')

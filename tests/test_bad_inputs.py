@@ -604,7 +604,37 @@ ROWS = [
         Ok(lambda r: len(r) == 5)),
     Row('GradientAccumulation', 'micro-batches that overshoot n_acc', lambda c: fit_lin(bs=3, cbs=[GradientAccumulation(4)]),
         Err(ValueError, ('overshoot', 'n_acc=4'))),
+    # issue 20 (fits)
+    Row('SGD', 'load_state_dict from 2 parameters into 3',
+        lambda c: SGD(_ps(3), lr=0.1).load_state_dict(SGD(_ps(2), lr=0.1).state_dict()),
+        Err(ValueError, ('2 parameters', 'this optimizer has 3'))),
+    Row('SGD', 'load_state_dict of a corrupt state', lambda c: SGD(_ps(1), lr=0.1).load_state_dict({'state': [], 'hypers': {}}),
+        Err(ValueError, ('corrupt',))),
+    Row('SGD', "load_state_dict of torch.optim's state_dict",
+        lambda c: SGD(_ps(1), lr=0.1).load_state_dict(torch.optim.SGD(_ps(1), lr=0.1).state_dict()),
+        Err(ValueError, ('torch.optim', 'param_groups'))),
+    Row('SGD', 'load_state_dict of float32 state onto float64 parameters',
+        lambda c: _loaded(SGD, torch.float64).state, Ok(lambda st: all(v.dtype == torch.float64 for v in _vals(st)))),
+    Row('History', 'load a file whose epoch_spans is a number', lambda c: History.load(_hist_file(c, epoch_spans=5)),
+        Err(ValueError, ('not a valid History',))),
+    Row('History', 'load a History saved before epoch_spans existed', lambda c: History.load(_hist_file(c)).epoch_loss,
+        Ok(lambda el: el == [3., 1.])),
 ]
+
+# issue 20 (fits): helpers of its rows
+def _ps(n, dtype=torch.float32): return [torch.ones(2, dtype=dtype, requires_grad=True) for _ in range(n)]
+def _vals(state): return [v for st in state.values() for v in st.values()]
+def _loaded(make, dtype):
+    "An optimizer on `dtype` parameters that loaded the state of one momentum step taken in float32"
+    ps = _ps(1); opt = make(ps, lr=0.1, mom=0.9); ps[0].sum().backward(); opt.step()
+    new = make(_ps(1, dtype), lr=0.1, mom=0.9); new.load_state_dict(opt.state_dict())
+    return new
+def _hist_file(c, **fields):
+    "A History file as an older sgdlab wrote it (no epoch_spans), with `fields` added"
+    from dataclasses import asdict
+    d = {k: v for k, v in asdict(History(loss=[4., 2., 1.5, .5], steps_per_epoch=2)).items() if k != 'epoch_spans'}
+    torch.save({**d, **fields}, c.tmp / 'old_hist.pt')
+    return c.tmp / 'old_hist.pt'
 
 # helpers for the issue 20 (edges) rows
 import torch.nn.functional as F

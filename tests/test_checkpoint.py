@@ -46,7 +46,7 @@ def same(a, b):
     "Two (model, History) pairs agree to the last bit"
     (ma, ha), (mb, hb) = a, b
     for (k, u), v in zip(ma.state_dict().items(), mb.state_dict().values()): assert torch.equal(u, v), k
-    for f in ('loss', 'lrs', 'valid_loss', 'metrics', 'param_steps', 'steps_per_epoch', 'lr', 'bs', 'stopped'):
+    for f in ('loss', 'lrs', 'valid_loss', 'metrics', 'param_steps', 'steps_per_epoch', 'lr', 'bs', 'stopped', 'epoch_spans'):
         assert getattr(ha, f) == getattr(hb, f), f
     assert len(ha.params) == len(hb.params)
     for s, t in zip(ha.params + [ha.final_params], hb.params + [hb.final_params]):

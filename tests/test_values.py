@@ -31,12 +31,14 @@ def test_epoch_loss_of_a_real_fit_includes_the_last_epoch():
 
 def test_epoch_loss_of_an_empty_history(): assert History().epoch_loss == []
 
-def test_epoch_loss_leaves_out_a_partial_last_epoch():
+def test_epoch_loss_of_a_partial_last_epoch():
+    "A History without epoch_spans leaves a partial epoch out; a fit's has it, as it has its validation (issue 20 §2)"
     assert History(loss=[1., 2., 3., 4., 5., 6., 7.], steps_per_epoch=3).epoch_loss == [2., 5.]
     x, y = linear_data(10, seed=0)
     a = nn.Parameter(torch.tensor([-1., 1.]))
     hist = fit(lambda x: x@a, x, y, params=[a], lr=0.1, steps=7, bs=4, seed=0)   # 2 epochs of 3 steps, then 1 step
-    assert len(hist.loss) == 7 and hist.epoch_loss == pytest.approx([sum(hist.loss[:3]) / 3, sum(hist.loss[3:6]) / 3], rel=1e-12)
+    assert len(hist.loss) == 7 and hist.epoch_loss == pytest.approx(
+        [sum(hist.loss[:3]) / 3, sum(hist.loss[3:6]) / 3, hist.loss[6]], rel=1e-12)
 
 # --- what History records by default ---------------------------------------------------------------
 
