@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 from .callback import Callback
 from .history import DivergenceError, _divergence
+from .optim import check_hyper
 from .checks import _metric, _name, _number, _whole
 
 # %% auto #0
@@ -131,16 +132,29 @@ class Recorder(Callback):
         if self.on: h.final_params = tuple(p.detach().clone() for p in learn.params)
 
 # %% ../nbs/03e_default_callbacks.ipynb #7fdaa67a
-_torch_names = {'lr': 'lr', 'mom': 'momentum', 'wd': 'weight_decay'}
+_TORCH_HYPERS = {  # sgdlab's name -> where torch.optim's param groups keep it: (key, index), first match wins
+    'lr': [('lr', None)], 'mom': [('betas', 0), ('momentum', None)], 'sqr_mom': [('betas', 1), ('alpha', None)],
+    'wd': [('weight_decay', None)], 'eps': [('eps', None)]}
+
+def _torch_hypers(group: dict) -> dict[str, tuple[str, int|None]]:
+    "sgdlab's name -> (key, index) of each hyper-parameter that the torch param group `group` has"
+    return {k: next(w for w in ways if w[0] in group) for k, ways in _TORCH_HYPERS.items()
+            if any(w[0] in group for w in ways)}
 
 def _setter(opt, name: str) -> Callable[[float], None]:
     "A function that sets hyper-parameter `name` of `opt`: sgdlab's optimizers by attribute, torch's in every group"
-    if hasattr(opt, 'param_groups'):
-        key = _torch_names.get(name, name)
-        def set_groups(v):
-            for g in opt.param_groups: g[key] = v
-        return set_groups
-    return lambda v: setattr(opt, name, v)
+    if not hasattr(opt, 'param_groups'): return lambda v: setattr(opt, name, v)  # sgdlab's check the value, and name
+    has = _torch_hypers(opt.param_groups[0])
+    if name not in has:
+        where = lambda k, key, i: k if key == k else f"{k} ({key}{'' if i is None else f'[{i}]'})"
+        names = ', '.join(where(k, *w) for k, w in has.items())
+        raise ValueError(f"ParamScheduler: {type(opt).__name__} has no hyper-parameter {name!r}; it has {names} "
+                         "(sgdlab's names, with torch's in brackets)")
+    key, i = has[name]
+    def set_groups(v):
+        v = check_hyper(name, v)  # torch checks its hyper-parameters only when the optimizer is built
+        for g in opt.param_groups: g[key] = v if i is None else tuple(v if j == i else b for j, b in enumerate(g[key]))
+    return set_groups
 
 class ParamScheduler(Callback):
     "Set each hyper-parameter in `scheds` from its schedule `f(pos)` before every step"

@@ -604,6 +604,15 @@ ROWS = [
         Ok(lambda r: len(r) == 5)),
     Row('GradientAccumulation', 'micro-batches that overshoot n_acc', lambda c: fit_lin(bs=3, cbs=[GradientAccumulation(4)]),
         Err(ValueError, ('overshoot', 'n_acc=4'))),
+    # issue 20 (interop)
+    Row('ParamScheduler', 'a misspelt name on torch.optim.Adam', lambda c: fit_lin(opt_func=torch.optim.Adam, cbs=[ParamScheduler({'mmo': sched_no(0.9, 0.9)})]),
+        Err(ValueError, ("no hyper-parameter 'mmo'", 'mom (betas[0])'))),
+    Row('ParamScheduler', "torch's own name 'momentum' on torch.optim.SGD", lambda c: fit_lin(opt_func=torch.optim.SGD, cbs=[ParamScheduler({'momentum': sched_no(0.9, 0.9)})]),
+        Err(ValueError, ("no hyper-parameter 'momentum'", 'mom (momentum)'))),
+    Row('ParamScheduler', 'mom on torch.optim.Adam', lambda c: fit_lin(opt_func=torch.optim.Adam, steps=2, cbs=[ParamScheduler({'mom': sched_no(0.5, 0.5)})]),
+        Ok(lambda h: len(h.loss) == 2)),
+    Row('ParamScheduler', 'a schedule leaving [0, 1) on torch.optim.Adam', lambda c: fit_lin(opt_func=torch.optim.Adam, cbs=[ParamScheduler({'sqr_mom': sched_no(1., 1.)})]),
+        Err(ValueError, ('sqr_mom=1.0', '[0, 1)'))),
 ]
 
 # helpers for the issue 20 (edges) rows

@@ -1,0 +1,96 @@
+"Mixing sgdlab with PyTorch (issue 20 §4): schedules on torch.optim optimizers, side by side with sgdlab's own."
+import math
+import pytest
+import torch
+from torch import nn
+from sgdlab import SGD, Adam, RMSProp, ParamScheduler, fit, linear_data, sched_cos, sched_lin, sched_no
+
+X, Y = linear_data(40, seed=1)
+
+def _fit(opt_func, scheds, steps=6, bs=8):
+    "Fit a line with `opt_func` and `ParamScheduler(scheds)`; return the parameters at the end"
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    fit(lambda x: x@a, X, Y, params=[a], lr=0.05, steps=steps, bs=bs, seed=0, opt_func=opt_func,
+        cbs=[ParamScheduler(scheds)])
+    return a.detach()
+
+def _by_hand(opt, scheds, steps=6, bs=8):
+    "The same fit as a hand-written torch loop that sets each param group's entry itself: the meaning of each name"
+    from sgdlab import DataLoader
+    a = opt.param_groups[0]['params'][0]
+    dl = DataLoader((X, Y), bs=bs, shuffle=True, seed=0)
+    batches = [b for _ in range(math.ceil(steps / len(dl))) for b in dl][:steps]
+    for i, (xb, yb) in enumerate(batches):
+        for g in opt.param_groups: scheds(g, i / steps)
+        ((xb@a - yb)**2).mean().backward(); opt.step(); opt.zero_grad()
+    return a.detach()
+
+def _start(): return [nn.Parameter(torch.tensor([-1., 1.]))]
+
+MOM, SQR, WD = sched_cos(0.95, 0.85), sched_lin(0.99, 0.9), sched_lin(0., 0.1)
+
+def _set(key, f, i=None):
+    "A function that sets `g[key]` (or its element `i`) of a param group from schedule `f`"
+    def set_(g, pos):
+        v = f(pos)
+        g[key] = v if i is None else tuple(v if j == i else b for j, b in enumerate(g[key]))
+    return set_
+
+CASES = {  # name: (torch optimizer, its sgdlab twin, the schedules, how a torch user would set them by hand)
+    'Adam mom -> betas[0]': (torch.optim.Adam, Adam, {'mom': MOM}, [_set('betas', MOM, 0)]),
+    'Adam sqr_mom -> betas[1], wd, eps': (torch.optim.Adam, Adam, {'sqr_mom': SQR, 'wd': WD, 'eps': sched_no(1e-3, 1e-3)},
+                                          [_set('betas', SQR, 1), _set('weight_decay', WD), _set('eps', sched_no(1e-3, 1e-3))]),
+    'AdamW mom, wd': (torch.optim.AdamW, lambda ps, lr: Adam(ps, lr=lr, decouple_wd=True), {'mom': MOM, 'wd': WD},
+                      [_set('betas', MOM, 0), _set('weight_decay', WD)]),
+    'SGD mom -> momentum, wd': (torch.optim.SGD, SGD, {'mom': sched_lin(0.9, 0.5), 'wd': WD},
+                                [_set('momentum', sched_lin(0.9, 0.5)), _set('weight_decay', WD)]),
+    'RMSprop mom -> momentum, sqr_mom -> alpha': (torch.optim.RMSprop, RMSProp, {'mom': MOM, 'sqr_mom': SQR},
+                                                 [_set('momentum', MOM), _set('alpha', SQR)]),
+}
+
+@pytest.mark.parametrize('case', CASES)
+def test_schedule_names_map_onto_torch_optimizers(case):
+    "sgdlab's names set torch's real hyper-parameters: the same numbers as the hand-written loop and as sgdlab's twin"
+    theirs, ours, scheds, setters = CASES[case]
+    got = _fit(theirs, scheds)
+    want = _by_hand(theirs(_start(), lr=0.05), lambda g, pos: [s(g, pos) for s in setters])
+    assert torch.equal(got, want), (got, want)
+    assert torch.equal(_fit(ours, scheds), got)
+    assert not torch.equal(got, _fit(theirs, {'lr': sched_no(0.05, 0.05)}))  # the schedules did change something
+
+def test_no_stray_keys_in_torch_param_groups():
+    "`mom` on Adam sets betas[0] and adds no unused `momentum` entry"
+    class Grab(ParamScheduler):
+        def after_fit(self, learn): self.groups = learn.opt.param_groups
+    cb = Grab({'mom': sched_no(0.8, 0.8)})
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    fit(lambda x: x@a, X, Y, params=[a], lr=0.05, steps=2, opt_func=torch.optim.Adam, cbs=[cb])
+    g = cb.groups[0]
+    assert 'momentum' not in g and 'mom' not in g and g['betas'] == (0.8, 0.999)
+
+@pytest.mark.parametrize('opt, name, has', [
+    (torch.optim.Adam, 'mmo', 'lr, mom (betas[0]), sqr_mom (betas[1]), wd (weight_decay), eps'),
+    (torch.optim.Adam, 'momentum', 'mom (betas[0])'),
+    (torch.optim.SGD, 'sqr_mom', 'lr, mom (momentum), wd (weight_decay)'),
+    (torch.optim.SGD, 'eps', 'lr, mom (momentum), wd (weight_decay)'),
+    (torch.optim.Adagrad, 'mom', 'lr, wd (weight_decay), eps'),
+])
+def test_names_a_torch_optimizer_lacks_are_refused(opt, name, has):
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    with pytest.raises(ValueError) as e:
+        fit(lambda x: x@a, X, Y, params=[a], lr=0.05, steps=2, opt_func=opt, cbs=[ParamScheduler({name: sched_no(0.5, 0.5)})])
+    msg = str(e.value)
+    assert f"{opt.__name__} has no hyper-parameter {name!r}" in msg and has in msg, msg
+    assert torch.equal(a.detach(), torch.tensor([-1., 1.])), "refused before the first step"
+
+def test_sgdlab_optimizers_refuse_unknown_names_too():
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    with pytest.raises((ValueError, AttributeError), match="'mmo' is not a hyper-parameter"):
+        fit(lambda x: x@a, X, Y, params=[a], lr=0.05, steps=2, opt_func=Adam, cbs=[ParamScheduler({'mmo': sched_no(0.5, 0.5)})])
+
+@pytest.mark.parametrize('opt', [torch.optim.Adam, torch.optim.SGD, Adam, SGD])
+def test_scheduled_values_are_checked_on_torch_optimizers_too(opt):
+    "A schedule that leaves a hyper-parameter's range is refused, whichever optimizer it drives (torch checks only at build)"
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    with pytest.raises(ValueError, match=r'mom=1\.2 must be a number in \[0, 1\)'):
+        fit(lambda x: x@a, X, Y, params=[a], lr=0.05, steps=2, opt_func=opt, cbs=[ParamScheduler({'mom': sched_no(1.2, 1.2)})])
