@@ -110,6 +110,14 @@ def _plan(epochs, steps, n_batches: int) -> tuple[int, int]:
     epochs = _whole(1 if epochs is None else epochs, 'epochs')
     return epochs, epochs * n_batches
 
+def _fit_lr(lr,
+            schedules: bool = True): # name schedules in the message (the CLI, which has none, says False)
+    "`lr` itself, unless it is a number that cannot train: at a constant lr of 0 (or below) no parameter moves"
+    if callable(lr) or isinstance(lr, bool) or not isinstance(lr, numbers.Real) or (math.isfinite(lr) and lr > 0):
+        return lr  # a schedule, a good number, or something for the optimizer to judge
+    hint = "; at 0 nothing trains" + (" (a schedule may start at 0: sched_lin(0., 0.1))" if schedules else '')
+    raise ValueError(f"fit: lr={lr!r} must be a positive, finite number such as 0.1{hint if lr == 0 else ''}")
+
 # %% ../nbs/03c_checks.ipynb #42277fd9
 def _explain(learn, e: Exception) -> Exception|None:
     "A clearer exception for a known mistake behind `e`, or None"

@@ -11,7 +11,7 @@ from pathlib import Path
 from .anim import ANIM_FORMATS, check_anim_path
 from .data import _count, make_generator
 from .dataloader import _whole
-from .optim import check_hyper
+from .checks import _fit_lr
 
 # %% auto #0
 __all__ = ['demo', 'main']
@@ -40,7 +40,7 @@ def _parser() -> _Parser:
 
 # %% ../nbs/06_cli.ipynb #15dc8ff2
 _RULES = {  # flag -> the library's check of its value, as the demo passes it on
-    '--lr': lambda v: check_hyper('lr', v),
+    '--lr': lambda v: _fit_lr(v, schedules=False),
     '--steps': lambda v: _count(v, 'steps', 'fit'),
     '--bs': lambda v: v is None or _whole(v, 'bs'),
     '--seed': make_generator,

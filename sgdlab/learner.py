@@ -17,7 +17,7 @@ from .history import History, DivergenceError  # DivergenceError: still importab
 from .callback import Callback, CancelBatchException, CancelEpochException, CancelFitException
 from .callback import CancelStepException
 from .callback import _events, default_cbs
-from .checks import _explain, _model_params, _named_metrics, _plan, _train_dl, _valid_pair
+from .checks import _explain, _fit_lr, _model_params, _named_metrics, _plan, _train_dl, _valid_pair
 from .default_callbacks import TrainEvalCallback, DeviceCallback, FirstStepCheck, Recorder, ParamScheduler
 from .default_callbacks import ValidateCallback, PrintCallback, ProgressCallback
 
@@ -104,7 +104,7 @@ class Learner:
         metrics: Sequence[Callable]|Mapping = (), # `metric(preds, targets)` functions (or a dict) evaluated on `valid`
         cbs: Sequence[Callback] = (), # extra callbacks; one of a built-in type replaces the default
     ):
-        self.model, self.loss_func, self.opt_func, self.lr, self.bs = model, loss_func, opt_func, lr, bs
+        self.model, self.loss_func, self.opt_func, self.lr, self.bs = model, loss_func, opt_func, _fit_lr(lr), bs
         self.params = _model_params(model, params)
         self.dl = _train_dl(x, y, bs, seed)
         self.valid, self.metrics = _valid_pair(valid), _named_metrics(metrics)

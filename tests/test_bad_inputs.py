@@ -191,7 +191,7 @@ ROWS = [
     Row('SGD', 'lr = NaN', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=math.nan), Err(ValueError, ('lr=nan', 'positive'))),
     Row('SGD', 'lr = inf', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=math.inf), Err(ValueError, ('lr=inf',))),
     Row('SGD', "lr = '0.1'", lambda c: SGD([torch.ones(1, requires_grad=True)], lr='0.1'), Err((ValueError, TypeError), ("lr='0.1'",))),
-    Row('SGD', 'lr = 0', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=0), Err(ValueError, ('lr=0', 'positive'))),
+    Row('SGD', 'lr = 0', lambda c: opt_step(lambda ps: SGD(ps, lr=0), 1.), Ok(lambda r: r)),  # as torch.optim.SGD: no step (issue 20)
     Row('SGD', 'mom = 1', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=0.1, mom=1), Err(ValueError, ('mom=1',))),
     Row('SGD', 'mom = NaN', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=0.1, mom=math.nan), Err(ValueError, ('mom=nan',))),
     Row('SGD', 'wd = -1', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=0.1, wd=-1), Err(ValueError, ('wd=-1',))),
@@ -613,6 +613,11 @@ ROWS = [
         Ok(lambda h: len(h.loss) == 2)),
     Row('ParamScheduler', 'a schedule leaving [0, 1) on torch.optim.Adam', lambda c: fit_lin(opt_func=torch.optim.Adam, cbs=[ParamScheduler({'sqr_mom': sched_no(1., 1.)})]),
         Err(ValueError, ('sqr_mom=1.0', '[0, 1)'))),
+    Row('fit', 'lr = 0', lambda c: fit_lin(lr=0.), Err(ValueError, ('lr=0.0', 'positive', 'sched_lin(0.'))),
+    Row('fit', 'lr = 0 with torch.optim.SGD', lambda c: fit_lin(lr=0, opt_func=torch.optim.SGD), Err(ValueError, ('lr=0', 'positive'))),
+    Row('fit sched_lin combine_scheds', 'a warm-up from lr 0', lambda c: fit_lin(lr=combine_scheds([0.5, 0.5], [sched_lin(0., 0.1), sched_no(0.1, 0.1)]), steps=4).lrs,
+        Ok(lambda r: r[:3] == [0., 0.05, 0.1])),
+    Row('main demo', '--lr 0', lambda c: main(['demo', '--lr', '0']), Exit(2, ('--lr 0.0 must be a positive', 'at 0 nothing trains'))),
 ]
 
 # helpers for the issue 20 (edges) rows

@@ -94,3 +94,41 @@ def test_scheduled_values_are_checked_on_torch_optimizers_too(opt):
     a = nn.Parameter(torch.tensor([-1., 1.]))
     with pytest.raises(ValueError, match=r'mom=1\.2 must be a number in \[0, 1\)'):
         fit(lambda x: x@a, X, Y, params=[a], lr=0.05, steps=2, opt_func=opt, cbs=[ParamScheduler({'mom': sched_no(1.2, 1.2)})])
+
+# --- a schedule may start (or end) at 0, as torch allows lr=0; a constant lr of 0 given to fit is refused ----------
+
+from sgdlab import combine_scheds, check_hyper, Learner
+
+@pytest.mark.parametrize('ours, theirs', [(SGD, torch.optim.SGD), (Adam, torch.optim.Adam), (RMSProp, torch.optim.RMSprop)])
+def test_lr_zero_is_accepted_by_optimizers_as_by_torch(ours, theirs):
+    "lr=0 builds and steps without moving anything, like torch.optim; a negative lr is refused by both"
+    ps, qs = _start(), _start()
+    o, t = ours(ps, lr=0.), theirs(qs, lr=0.)
+    for p in ps + qs: p.grad = torch.ones_like(p)
+    o.step(); t.step()
+    assert torch.equal(ps[0].detach(), torch.tensor([-1., 1.])) and torch.equal(qs[0].detach(), torch.tensor([-1., 1.]))
+    o.lr = 0.  # and a schedule may set it
+    with pytest.raises(ValueError, match='lr=-0.1 must be'): ours(_start(), lr=-0.1)
+    with pytest.raises(ValueError): theirs(_start(), lr=-0.1)
+
+WARM = combine_scheds([0.25, 0.75], [sched_lin(0., 0.1), sched_cos(0.1, 0.)])  # the docs' warm-up, from 0 and back
+
+@pytest.mark.parametrize('opt', [SGD, Adam, torch.optim.SGD, torch.optim.Adam])
+def test_a_schedule_may_start_at_zero(opt):
+    "The warm-up from 0 trains, with the same numbers as a torch loop that sets the same rates by hand"
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    hist = fit(lambda x: x@a, X, Y, params=[a], lr=WARM, steps=8, bs=8, seed=0, opt_func=opt)
+    assert hist.lrs[0] == 0. and hist.lrs[2] == pytest.approx(0.1) and len(hist.loss) == 8
+    assert hist.params[1][0].equal(torch.tensor([-1., 1.]))  # the first step, at lr 0, moved nothing
+    theirs = {SGD: torch.optim.SGD, Adam: torch.optim.Adam}.get(opt, opt)
+    want = _by_hand(theirs(_start(), lr=0.), lambda g, pos: g.__setitem__('lr', WARM(pos)), steps=8)
+    assert torch.equal(a.detach(), want)
+
+@pytest.mark.parametrize('lr', [0, 0., -0.1, math.nan])
+@pytest.mark.parametrize('opt', [SGD, torch.optim.SGD])
+def test_a_constant_lr_that_cannot_train_is_refused_by_fit(lr, opt):
+    "fit(lr=0) would return a History of a model that never moved: refused, with the way to warm up from 0"
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    with pytest.raises(ValueError, match=rf'fit: lr={lr!r} must be a positive, finite number') as e:
+        Learner(lambda x: x@a, X, Y, params=[a], lr=lr, opt_func=opt)
+    assert ('sched_lin(0.' in str(e.value)) == (lr == 0)
