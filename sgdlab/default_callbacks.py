@@ -161,16 +161,23 @@ class ParamScheduler(Callback):
     order = -2
     def __init__(self,
                  scheds: Mapping[str, Callable[[float], float]]): # hyper-parameter -> schedule `f(pos)`
-        for k, f in dict(scheds).items():
+        scheds = dict(scheds)
+        if 'lr' in scheds:  # an lr schedule may bring those that go with it (one_cycle's momentum); scheds' own win
+            scheds = {**getattr(scheds['lr'], 'scheds', {}), **scheds}
+        for k, f in scheds.items():
             if not callable(f):
                 raise TypeError(f"ParamScheduler: the schedule for {k!r} is a {type(f).__name__}, not a function of "
                                 f"pos; pass e.g. sched_no({f!r}, {f!r}), or set a constant {k} on the optimizer")
-        self.scheds = dict(scheds)
+        self.scheds = scheds
         self.writes = ('lrs',) if 'lr' in self.scheds else ()  # it records the lr of each step
-    def before_fit(self, learn): self.setters = {k: _setter(learn.opt, k) for k in self.scheds}
+    def before_fit(self, learn):
+        self.now = self.scheds
+        if callable(learn.lr) and not any(isinstance(c, ParamScheduler) and 'lr' in c.scheds for c in learn.cbs):
+            self.now = {**getattr(learn.lr, 'scheds', {}), 'lr': learn.lr, **self.scheds}  # the default's, replaced
+        self.setters = {k: _setter(learn.opt, k) for k in self.now}
     def before_batch(self, learn):
         pos = learn.pos
-        for k, f in self.scheds.items():
+        for k, f in self.now.items():
             v = f(pos)
             self.setters[k](v)
             if k == 'lr': learn.hist.lrs.append(float(v))

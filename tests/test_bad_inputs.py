@@ -618,6 +618,14 @@ ROWS = [
     Row('fit sched_lin combine_scheds', 'a warm-up from lr 0', lambda c: fit_lin(lr=combine_scheds([0.5, 0.5], [sched_lin(0., 0.1), sched_no(0.1, 0.1)]), steps=4).lrs,
         Ok(lambda r: r[:3] == [0., 0.05, 0.1])),
     Row('main demo', '--lr 0', lambda c: main(['demo', '--lr', '0']), Exit(2, ('--lr 0.0 must be a positive', 'at 0 nothing trains'))),
+    Row('one_cycle', 'moms of two values', lambda c: one_cycle(0.1, moms=(0.95, 0.85)), Err(ValueError, ('one_cycle', 'moms=(0.95, 0.85)', 'three'))),
+    Row('one_cycle', 'a momentum of 1', lambda c: one_cycle(0.1, moms=(0.95, 1., 0.95)), Err(ValueError, ('one_cycle', 'mom=1.0', '[0, 1)'))),
+    Row('one_cycle', 'moms as a string', lambda c: one_cycle(0.1, moms='0.95'), Err(ValueError, ('moms=', 'three'))),
+    Row('one_cycle', 'numpy moms', lambda c: one_cycle(0.1, moms=np.array([0.95, 0.85, 0.95])).scheds['mom'](0.25), Ok(lambda r: abs(r - 0.85) < 1e-12)),
+    Row('one_cycle fit', 'moms with torch.optim.Adagrad, which has no momentum', lambda c: fit_lin(lr=one_cycle(0.1, moms=(0.95, 0.85, 0.95)), opt_func=torch.optim.Adagrad),
+        Err(ValueError, ("no hyper-parameter 'mom'", 'Adagrad'))),
+    Row('ParamScheduler fit', "a mom-only ParamScheduler with lr=one_cycle", lambda c: fit_lin(lr=one_cycle(0.1), steps=4, cbs=[ParamScheduler({'mom': sched_no(0.9, 0.9)})]).lrs,
+        Ok(lambda r: len(r) == 4 and r[0] == one_cycle(0.1)(0.))),
 ]
 
 # helpers for the issue 20 (edges) rows

@@ -132,3 +132,72 @@ def test_a_constant_lr_that_cannot_train_is_refused_by_fit(lr, opt):
     with pytest.raises(ValueError, match=rf'fit: lr={lr!r} must be a positive, finite number') as e:
         Learner(lambda x: x@a, X, Y, params=[a], lr=lr, opt_func=opt)
     assert ('sched_lin(0.' in str(e.value)) == (lr == 0)
+
+# --- one_cycle(moms=...) cycles momentum as fastai's fit_one_cycle and torch's OneCycleLR do ----------------------
+
+from sgdlab import one_cycle, Callback
+
+def _torch_one_cycle(opt_cls, steps, pct):
+    "The momentum (betas[0] or momentum) that torch's OneCycleLR sets before each of `steps` steps"
+    opt = opt_cls(_start(), lr=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=steps, pct_start=pct)  # 0.95, 0.85
+    key = 'betas' if 'betas' in opt.param_groups[0] else 'momentum'
+    out = []
+    for _ in range(steps):
+        g = opt.param_groups[0]; out.append(g[key][0] if key == 'betas' else g[key])
+        opt.step(); sched.step()
+    return out
+
+@pytest.mark.parametrize('opt_cls', [torch.optim.SGD, torch.optim.Adam])
+def test_one_cycle_momentum_has_torch_one_cycle_lr_shape(opt_cls):
+    """The same cosine from 0.95 down to 0.85 and back. torch counts a phase's steps from 0 to its last step, we count
+    the fraction of training done, so torch's step i is our pos p*i/e1 in the warm-up (e1 = p*T - 1, its last step)
+    and p + (1-p)*(i-e1)/(T-1-e1) after it; at those positions the values agree"""
+    T, p = 20, 0.3
+    want = _torch_one_cycle(opt_cls, T, p)
+    mom = one_cycle(0.1, pct_start=p, moms=(0.95, 0.85, 0.95)).scheds['mom']
+    e1 = p * T - 1
+    pos = [p * i / e1 if i <= e1 else p + (1 - p) * (i - e1) / (T - 1 - e1) for i in range(T)]
+    assert [mom(q) for q in pos] == pytest.approx(want, abs=1e-12)
+    assert (want[0], min(want), want[-1]) == pytest.approx((0.95, 0.85, 0.95))
+
+class _Moms(Callback):
+    order = 0  # after the ParamScheduler
+    def before_fit(self, learn): self.moms = []
+    def before_batch(self, learn):
+        g = learn.opt.param_groups[0] if hasattr(learn.opt, 'param_groups') else None
+        self.moms.append(learn.opt.mom if g is None else g['betas'][0] if 'betas' in g else g['momentum'])
+
+@pytest.mark.parametrize('opt', [Adam, SGD, torch.optim.Adam, torch.optim.SGD])
+def test_fit_with_one_cycle_moms_sets_momentum_each_step(opt):
+    oc = one_cycle(0.1, moms=(0.95, 0.85, 0.95))
+    a, cb = nn.Parameter(torch.tensor([-1., 1.])), _Moms()
+    hist = fit(lambda x: x@a, X, Y, params=[a], lr=oc, steps=8, bs=5, seed=0, opt_func=opt, cbs=[cb])
+    assert cb.moms == pytest.approx([oc.scheds['mom'](i / 8) for i in range(8)]) and cb.moms[2] == pytest.approx(0.85)
+    assert hist.lrs == pytest.approx([oc(i / 8) for i in range(8)])
+
+def test_one_cycle_leaves_momentum_alone_by_default():
+    "Opt-in, unlike fastai: sgdlab's default optimizer is plain SGD, which cycling would turn into momentum SGD"
+    assert not hasattr(one_cycle(0.1), 'scheds')
+    a, cb = nn.Parameter(torch.tensor([-1., 1.])), _Moms()
+    fit(lambda x: x@a, X, Y, params=[a], lr=one_cycle(0.1), steps=4, opt_func=SGD, cbs=[cb])
+    assert cb.moms == [0.] * 4
+
+@pytest.mark.parametrize('moms, words', [((0.95, 0.85), 'three'), ((0.95, 1.2, 0.95), 'mom=1.2'), (0.9, 'three'),
+                                         (('a', 0.85, 0.95), "mom='a'")])
+def test_one_cycle_refuses_bad_moms(moms, words):
+    with pytest.raises(ValueError, match='one_cycle: moms=') as e: one_cycle(0.1, moms=moms)
+    assert words in str(e.value)
+
+def test_one_cycle_moms_on_an_optimizer_without_momentum_is_refused():
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    with pytest.raises(ValueError, match="Adagrad has no hyper-parameter 'mom'"):
+        fit(lambda x: x@a, X, Y, params=[a], lr=one_cycle(0.1, moms=(0.95, 0.85, 0.95)), steps=2, opt_func=torch.optim.Adagrad)
+
+def test_a_paramscheduler_without_lr_still_follows_fits_lr_schedule():
+    "A ParamScheduler of one's own (for `mom`) replaces the default one, but not the lr schedule given as `lr=`"
+    oc, mom = one_cycle(0.1), sched_cos(0.95, 0.85)
+    a, cb = nn.Parameter(torch.tensor([-1., 1.])), _Moms()
+    hist = fit(lambda x: x@a, X, Y, params=[a], lr=oc, steps=8, bs=5, seed=0, cbs=[ParamScheduler({'mom': mom}), cb])
+    assert hist.lrs == pytest.approx([oc(i / 8) for i in range(8)])
+    assert cb.moms == pytest.approx([mom(i / 8) for i in range(8)])
