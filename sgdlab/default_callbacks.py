@@ -43,7 +43,7 @@ class DeviceCallback(Callback):
     order = -5
     def before_fit(self, learn):
         self.dev = learn.params[0].device
-        if learn.valid is not None: learn.valid = tuple(t.to(self.dev) for t in learn.valid)
+        if isinstance(learn.valid, tuple): learn.valid = tuple(t.to(self.dev) for t in learn.valid)  # else, per batch
         data = learn.dl[0] if isinstance(learn.dl, list) else getattr(learn.dl, 'cols', None)
         on_dev = data is not None and all(isinstance(t, Tensor) and t.device == self.dev for t in data)
         if on_dev: learn.skip(self, 'before_batch')  # nothing to move, ever: no cost per step
@@ -183,6 +183,12 @@ class ParamScheduler(Callback):
             if k == 'lr': learn.hist.lrs.append(float(v))
 
 # %% ../nbs/03e_default_callbacks.ipynb #ece0a0f9
+def _valid_batches(learn):
+    "The validation data as `(xb, yb)` batches on the trained parameters' device; a pair is one batch"
+    if isinstance(learn.valid, tuple): yield learn.valid; return
+    dev = learn.params[0].device
+    for xb, yb in learn.valid: yield tuple(t.to(dev) if isinstance(t, Tensor) else t for t in (xb, yb))
+
 class ValidateCallback(Callback):
     "After each epoch, record the validation loss and metrics in eval mode under `torch.no_grad()`"
     order = -20 # first at the end of an epoch, so that every other callback's `after_epoch` sees the results
@@ -190,17 +196,22 @@ class ValidateCallback(Callback):
     def after_epoch(self, learn):
         learn.recorder.flush(learn)  # a training loss that diverged is reported as such, before validating
         learn('before_validate')
-        xv, yv = learn.valid
+        parts = []  # (rows, loss, metrics) of each batch
         with torch.no_grad():
-            preds = learn.model(xv)
-            loss = _number(learn.loss_func(preds, yv), f"loss_func {_name(learn.loss_func)}")
-            h = learn.hist
-            if not math.isfinite(loss):
-                h.stopped = 'diverged'
-                what = f'the validation loss after epoch {learn.epoch}'
-                raise DivergenceError(_divergence(loss, learn.step - 1, learn.lr, what), h)
-            h.valid_loss.append(loss)
-            for name, m in learn.metrics.items(): h.metrics.setdefault(name, []).append(_metric(name, m, preds, yv))
+            for xb, yb in _valid_batches(learn):
+                preds = learn.model(xb)
+                loss = _number(learn.loss_func(preds, yb), f"loss_func {_name(learn.loss_func)}")
+                parts.append((len(yb), loss, {k: _metric(k, m, preds, yb) for k, m in learn.metrics.items()}))
+        if not parts: raise ValueError("fit: valid= gave no batches; pass a DataLoader with at least one row")
+        n = sum(k for k, *_ in parts)
+        mean = lambda vs: vs[0] if len(vs) == 1 else math.fsum(k * v for (k, *_), v in zip(parts, vs)) / n  # per row
+        loss, h = mean([l for _, l, _ in parts]), learn.hist
+        if not math.isfinite(loss):
+            h.stopped = 'diverged'
+            what = f'the validation loss after epoch {learn.epoch}'
+            raise DivergenceError(_divergence(loss, learn.step - 1, learn.lr, what), h)
+        h.valid_loss.append(loss)
+        for name in learn.metrics: h.metrics.setdefault(name, []).append(mean([ms[name] for *_, ms in parts]))
         learn('after_validate')
 
 # %% ../nbs/03e_default_callbacks.ipynb #6befed11

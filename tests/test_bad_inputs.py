@@ -626,7 +626,22 @@ ROWS = [
         Err(ValueError, ("no hyper-parameter 'mom'", 'Adagrad'))),
     Row('ParamScheduler fit', "a mom-only ParamScheduler with lr=one_cycle", lambda c: fit_lin(lr=one_cycle(0.1), steps=4, cbs=[ParamScheduler({'mom': sched_no(0.9, 0.9)})]).lrs,
         Ok(lambda r: len(r) == 4 and r[0] == one_cycle(0.1)(0.))),
+    Row('fit', "torch's DataLoader as x", lambda c: fit_lin(torch_dl(X, Y, 4), None, epochs=2).loss, Ok(lambda r: len(r) == 6)),
+    Row('fit', "torch's DataLoader and y", lambda c: fit_lin(torch_dl(X, Y, 4), Y), Err(ValueError, ('leave out y',))),
+    Row('fit', "torch's DataLoader of x alone", lambda c: fit_lin(torch_dl(X, None, 4), None), Err(ValueError, ('batch 0 of x', 'not a pair (xb, yb)'))),
+    Row('fit', "torch's DataLoader of no rows", lambda c: fit_lin(torch_dl(X[:0], Y[:0], 4), None), Err(ValueError, ('no batches',))),
+    Row('fit', 'an iterator of batches', lambda c: fit_lin(iter([(X, Y)]), None), Err(TypeError, ('no length', "torch's DataLoader"))),
+    Row('fit', 'x without y', lambda c: fit_lin(X, None), Err(ValueError, ('y is missing', "torch's DataLoader"))),
+    Row('fit', "valid as torch's DataLoader", lambda c: fit_lin(valid=torch_dl(X, Y, 3), epochs=2).valid_loss, Ok(lambda r: len(r) == 2)),
+    Row('fit', 'valid as an iterator', lambda c: fit_lin(valid=iter([(X, Y)])), Err(TypeError, ('valid=', 'iterator', 'DataLoader'))),
+    Row('fit', "valid as torch's DataLoader of no rows", lambda c: fit_lin(valid=torch_dl(X[:0], Y[:0], 3)), Err(ValueError, ('valid=', 'no batches'))),
+    Row('lr_find', "torch's DataLoader as x", lambda c: lrf(torch_dl(X, Y, 2), None, start_lr=1e-3, end_lr=10., num_it=30).suggestion, Ok(lambda r: 1e-3 < r < 10)),
 ]
+
+def torch_dl(x, y, bs):
+    "torch's own DataLoader over `x` (and `y`, unless None), unshuffled"
+    from torch.utils.data import DataLoader as TorchDL, TensorDataset
+    return TorchDL(TensorDataset(x) if y is None else TensorDataset(x, y), batch_size=bs)
 
 # helpers for the issue 20 (edges) rows
 import torch.nn.functional as F

@@ -201,3 +201,61 @@ def test_a_paramscheduler_without_lr_still_follows_fits_lr_schedule():
     hist = fit(lambda x: x@a, X, Y, params=[a], lr=oc, steps=8, bs=5, seed=0, cbs=[ParamScheduler({'mom': mom}), cb])
     assert hist.lrs == pytest.approx([oc(i / 8) for i in range(8)])
     assert cb.moms == pytest.approx([mom(i / 8) for i in range(8)])
+
+# --- fit on torch's DataLoader, and a validation set in batches ------------------------------------------------------
+
+from torch.utils.data import DataLoader as TorchDL, TensorDataset, IterableDataset
+from sgdlab import DataLoader, mae
+
+def test_fit_takes_torch_dataloader_same_as_sgdlab_batches():
+    "torch's DataLoader over the same rows, unshuffled, trains to the same numbers as sgdlab's"
+    def run(dl):
+        a = nn.Parameter(torch.tensor([-1., 1.]))
+        return fit(lambda x: x@a, dl, params=[a], lr=0.05, epochs=2)
+    theirs, ours = run(TorchDL(TensorDataset(X, Y), batch_size=16)), run(DataLoader((X, Y), bs=16))
+    assert theirs.loss == ours.loss and len(theirs.loss) == 6 and theirs.steps_per_epoch == 3
+
+def test_fit_takes_any_sized_iterable_of_batches():
+    class Batches:
+        def __len__(self): return 2
+        def __iter__(self): return iter([(X[:20], Y[:20]), (X[20:], Y[20:])])
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    assert len(fit(lambda x: x@a, Batches(), params=[a], lr=0.05, epochs=3).loss) == 6
+
+@pytest.mark.parametrize('make, words', [
+    (lambda: TorchDL(TensorDataset(X), batch_size=8), ['batch 0', '1 item', '(xb, yb)']),
+    (lambda: iter([(X, Y)]), ['no length', "torch's DataLoader"]),
+    (lambda: TorchDL(TensorDataset(X[:0], Y[:0]), batch_size=8), ['no batches']),
+])
+def test_bad_loaders_are_refused_clearly(make, words):
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    with pytest.raises((ValueError, TypeError)) as e: fit(lambda x: x@a, make(), params=[a], lr=0.05)
+    assert all(w in str(e.value) for w in words), str(e.value)
+
+def test_y_missing_names_torch_dataloader():
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    with pytest.raises(ValueError, match="torch's DataLoader"): fit(lambda x: x@a, X, params=[a], lr=0.05)
+
+@pytest.mark.parametrize('valid', [lambda: TorchDL(TensorDataset(X, Y), batch_size=16),   # 16, 16, 8 rows
+                                   lambda: DataLoader((X, Y), bs=16), lambda: DataLoader((X, Y), bs=7, shuffle=True, seed=3)])
+def test_validation_in_batches_is_the_mean_over_rows(valid):
+    "The loss and metrics of a validation set in batches of uneven size: the one-pass values (a mean of batch means is not)"
+    def run(v):
+        a = nn.Parameter(torch.tensor([-1., 1.]))
+        return fit(lambda x: x@a, X, Y, params=[a], lr=0.05, epochs=2, valid=v, metrics=[mae])
+    got, want = run(valid()), run((X, Y))
+    assert got.valid_loss == pytest.approx(want.valid_loss, rel=1e-6) and len(got.valid_loss) == 2
+    assert got.metrics['mae'] == pytest.approx(want.metrics['mae'], rel=1e-6)
+    a = torch.tensor([-1., 1.]); per_batch = [((X[i:i+16]@a - Y[i:i+16])**2).mean().item() for i in (0, 16, 32)]
+    assert abs(sum(per_batch) / 3 - ((X@a - Y)**2).mean().item()) > 1e-3  # so a plain mean of batch means would fail
+
+def test_validation_loader_is_not_moved_or_consumed_up_front():
+    "A validation DataLoader is read batch by batch each epoch, so it need not fit in memory"
+    seen = []
+    class Counting(IterableDataset):
+        def __iter__(self):
+            seen.append(1)
+            return iter(zip(X, Y))
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    hist = fit(lambda x: x@a, X, Y, params=[a], lr=0.05, epochs=3, valid=TorchDL(Counting(), batch_size=8))
+    assert len(seen) == 3 and len(hist.valid_loss) == 3
