@@ -636,6 +636,10 @@ ROWS = [
     Row('fit', 'valid as an iterator', lambda c: fit_lin(valid=iter([(X, Y)])), Err(TypeError, ('valid=', 'iterator', 'DataLoader'))),
     Row('fit', "valid as torch's DataLoader of no rows", lambda c: fit_lin(valid=torch_dl(X[:0], Y[:0], 3)), Err(ValueError, ('valid=', 'no batches'))),
     Row('lr_find', "torch's DataLoader as x", lambda c: lrf(torch_dl(X, Y, 2), None, start_lr=1e-3, end_lr=10., num_it=30).suggestion, Ok(lambda r: 1e-3 < r < 10)),
+    Row('main demo', '--n 99999999999999999999', lambda c: main(['demo', '--n', '99999999999999999999']), Exit(2, ('--n 99999999999999999999', 'at most'))),
+    Row('main demo', '--steps 99999999999999999999', lambda c: main(['demo', '--steps', '99999999999999999999']), Exit(2, ('--steps 99999999999999999999', 'at most'))),
+    Row('main demo', '--bs 99999999999999999999', lambda c: main(['demo', '--bs', '99999999999999999999']), Exit(2, ('--bs 99999999999999999999', '--n'))),
+    Row('main demo', '--bs above --n', lambda c: main(['demo', '--n', '10', '--bs', '11']), Exit(2, ('--bs 11', 'the 10 points', 'leave --bs out'))),
 ]
 
 def torch_dl(x, y, bs):
