@@ -65,8 +65,9 @@ class _Batches:
     def __iter__(self):
         for i, b in enumerate(self.dl):
             if not (isinstance(b, (tuple, list)) and len(b) == 2):
-                n = len(b) if isinstance(b, (tuple, list)) else 1
-                raise ValueError(f"fit: batch {i} of {self.name} holds {n} item{'s'*(n != 1)}, not a pair (xb, yb); "
+                is_seq = isinstance(b, (tuple, list))
+                what = f"holds {len(b)} item{'s'*(len(b) != 1)}" if is_seq else f"is a {type(b).__name__}"
+                raise ValueError(f"fit: batch {i} of {self.name} {what}, not a pair (xb, yb); "
                                  "its dataset must give (x, y), as TensorDataset(x, y) does")
             yield b[0], b[1]
     def __repr__(self): return f"batches of {self.dl!r}"

@@ -226,6 +226,7 @@ def test_fit_takes_any_sized_iterable_of_batches():
     (lambda: TorchDL(TensorDataset(X), batch_size=8), ['batch 0', '1 item', '(xb, yb)']),
     (lambda: iter([(X, Y)]), ['no length', "torch's DataLoader"]),
     (lambda: TorchDL(TensorDataset(X[:0], Y[:0]), batch_size=8), ['no batches']),
+    (lambda: TorchDL([{'x': x, 'y': y} for x, y in zip(X, Y)], batch_size=8), ['batch 0 of x is a dict', '(xb, yb)']),
 ])
 def test_bad_loaders_are_refused_clearly(make, words):
     a = nn.Parameter(torch.tensor([-1., 1.]))
