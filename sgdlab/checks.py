@@ -71,6 +71,10 @@ class _Batches:
                                  "its dataset must give (x, y), as TensorDataset(x, y) does")
             yield b[0], b[1]
     def __repr__(self): return f"batches of {self.dl!r}"
+    @property
+    def gen(self):
+        "The generator that draws a shuffling torch DataLoader's order, or None: a checkpoint saves and restores it"
+        return getattr(self.dl, 'generator', None)
 
 def _train_dl(x, y, bs, seed):
     "The batches to train on: `x` itself if it is batches (a DataLoader), else full batch (`bs=None`) or minibatches"

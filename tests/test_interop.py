@@ -260,3 +260,22 @@ def test_validation_loader_is_not_moved_or_consumed_up_front():
     a = nn.Parameter(torch.tensor([-1., 1.]))
     hist = fit(lambda x: x@a, X, Y, params=[a], lr=0.05, epochs=3, valid=TorchDL(Counting(), batch_size=8))
     assert len(seen) == 3 and len(hist.valid_loss) == 3
+
+# --- a fit on torch's shuffling DataLoader resumes from its checkpoint exactly, given a generator ---------------------
+
+from sgdlab import CheckpointCallback, CancelFitException
+
+def test_resume_on_torch_dataloader_with_a_generator_is_exact(tmp_path):
+    "The loader's generator is saved before each epoch draws its order, as for sgdlab's DataLoader"
+    class StopAt(Callback):
+        def before_batch(self, learn):
+            if learn.step == 13: raise CancelFitException
+    def learner():
+        a = nn.Parameter(torch.tensor([-1., 1.]))
+        dl = TorchDL(TensorDataset(X, Y), batch_size=7, shuffle=True, generator=torch.Generator().manual_seed(0))
+        return a, Learner(lambda x: x@a, dl, params=[a], lr=0.05)
+    ck = tmp_path/'ck.pt'
+    a, l = learner(); want = l.fit(4).loss, a.detach().clone()
+    a, l = learner(); l.add_cbs([CheckpointCallback(ck, 5), StopAt()]); l.fit(4)
+    a, l = learner(); l.add_cb(CheckpointCallback(ck, 5)); got = l.fit(4, resume=ck).loss, a.detach()
+    assert got[0] == want[0] and torch.equal(got[1], want[1])
