@@ -7,7 +7,7 @@ Docs: https://sgdlab.github.io/sgdlab/checks.html.md"""
 # %% ../nbs/03c_checks.ipynb #e290f695
 from __future__ import annotations
 import math, numbers, re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -53,22 +53,59 @@ def _pair(x, y, name: str) -> tuple[Tensor, Tensor]:
     return x, y
 
 # %% ../nbs/03c_checks.ipynb #b6b6993a
+def _is_loader(v) -> bool:
+    "Is `v` batches (a DataLoader, sgdlab's or torch's, or any iterable of `(xb, yb)`), not data (a tensor or list)?"
+    return isinstance(v, DataLoader) or (isinstance(v, Iterable) and
+                                         not isinstance(v, (Tensor, np.ndarray, list, tuple, str, bytes, Mapping)))
+
+class _Batches:
+    "The `(xb, yb)` batches of `dl`, such as torch's DataLoader, each checked to be a pair as it is read"
+    def __init__(self, dl, name: str): self.dl, self.name = dl, name
+    def __len__(self) -> int: return len(self.dl)
+    def __iter__(self):
+        for i, b in enumerate(self.dl):
+            if not (isinstance(b, (tuple, list)) and len(b) == 2):
+                is_seq = isinstance(b, (tuple, list))
+                what = f"holds {len(b)} item{'s'*(len(b) != 1)}" if is_seq else f"is a {type(b).__name__}"
+                raise ValueError(f"fit: batch {i} of {self.name} {what}, not a pair (xb, yb); "
+                                 "its dataset must give (x, y), as TensorDataset(x, y) does")
+            yield b[0], b[1]
+    def __repr__(self): return f"batches of {self.dl!r}"
+    @property
+    def gen(self):
+        "The generator that draws a shuffling torch DataLoader's order, or None: a checkpoint saves and restores it"
+        return getattr(self.dl, 'generator', None)
+
 def _train_dl(x, y, bs, seed):
-    "The batches to train on: `x` itself if it is a DataLoader, else full batch (`bs=None`) or shuffled minibatches"
-    if isinstance(x, DataLoader):
+    "The batches to train on: `x` itself if it is batches (a DataLoader), else full batch (`bs=None`) or minibatches"
+    if _is_loader(x):
         if y is not None or bs is not None:
             raise ValueError("fit: x is already a DataLoader, which holds the targets and the batch size; "
                              "leave out y and bs")
-        return x
+        if isinstance(x, DataLoader): return x
+        try: n = None if isinstance(x, Iterator) else len(x)
+        except TypeError: n = None
+        if n is None:
+            raise TypeError(f"fit: x is a {type(x).__name__} with no length, and fit plans its steps from the number "
+                            "of batches; pass torch's DataLoader over a Dataset with a length (TensorDataset(x, y)), "
+                            "or an sgdlab DataLoader")
+        if n == 0: raise ValueError("fit: x has no batches; there is nothing to train on")
+        return _Batches(x, 'x')
     if y is None:
-        raise ValueError("fit: y is missing; pass the targets, one per row of x (or a DataLoader in place of x)")
+        raise ValueError("fit: y is missing; pass the targets, one per row of x, or in place of x a DataLoader "
+                         "of (xb, yb) batches (sgdlab's, or torch's DataLoader)")
     x, y = _pair(x, y, '')
     return [(x, y)] if bs is None else DataLoader((x, y), bs=bs, shuffle=True, seed=seed)
 
 # %% ../nbs/03c_checks.ipynb #cedb46a5
 def _valid_pair(valid):
-    "`valid` as a checked `(x, y)` pair of tensors, or None"
+    "`valid` as a checked `(x, y)` pair of tensors, or its batches if it is a DataLoader (sgdlab's or torch's), or None"
     if valid is None: return None
+    if _is_loader(valid):
+        if isinstance(valid, Iterator):
+            raise TypeError(f"fit: valid= is an iterator ({type(valid).__name__}), which the first epoch would use up; "
+                            "pass a DataLoader, which can be read again after every epoch")
+        return _Batches(valid, 'valid')
     if not (isinstance(valid, (tuple, list)) and len(valid) == 2):
         n = len(valid) if isinstance(valid, (tuple, list)) else 1
         raise ValueError(f"fit: valid= must be a pair (x_valid, y_valid); got {n} item{'s'*(n != 1)}")
@@ -109,6 +146,14 @@ def _plan(epochs, steps, n_batches: int) -> tuple[int, int]:
     if steps is not None: steps = _whole(steps, 'steps'); return math.ceil(steps / n_batches), steps
     epochs = _whole(1 if epochs is None else epochs, 'epochs')
     return epochs, epochs * n_batches
+
+def _fit_lr(lr,
+            schedules: bool = True): # name schedules in the message (the CLI, which has none, says False)
+    "`lr` itself, unless it is a number that cannot train: at a constant lr of 0 (or below) no parameter moves"
+    if callable(lr) or isinstance(lr, bool) or not isinstance(lr, numbers.Real) or (math.isfinite(lr) and lr > 0):
+        return lr  # a schedule, a good number, or something for the optimizer to judge
+    hint = "; at 0 nothing trains" + (" (a schedule may start at 0: sched_lin(0., 0.1))" if schedules else '')
+    raise ValueError(f"fit: lr={lr!r} must be a positive, finite number such as 0.1{hint if lr == 0 else ''}")
 
 # %% ../nbs/03c_checks.ipynb #42277fd9
 def _explain(learn, e: Exception) -> Exception|None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from .anim import ANIM_FORMATS, check_anim_path
 from .data import _count, make_generator
 from .dataloader import _whole
-from .optim import check_hyper
+from .checks import _fit_lr
 
 # %% auto #0
 __all__ = ['demo', 'main']
@@ -40,7 +40,7 @@ def _parser() -> _Parser:
 
 # %% ../nbs/06_cli.ipynb #15dc8ff2
 _RULES = {  # flag -> the library's check of its value, as the demo passes it on
-    '--lr': lambda v: check_hyper('lr', v),
+    '--lr': lambda v: _fit_lr(v, schedules=False),
     '--steps': lambda v: _count(v, 'steps', 'fit'),
     '--bs': lambda v: v is None or _whole(v, 'bs'),
     '--seed': make_generator,
@@ -51,6 +51,8 @@ def _as_flag(flag: str, v, e: Exception) -> str:
     rule = re.sub(r'^([\w.]+: )?\w+=\S+ ', '', str(e))  # drop the library's "who: name=value " before the rule
     return f"{flag} {v} {rule}"
 
+_MOST = 10**6  # points or steps: the demo draws every point, and keeps every step's parameters for its animation
+
 def _check(args) -> str|None:
     "What is wrong with the `demo` arguments, as one sentence that names the flag, or `None`"
     if args.n < 2: return f"--n {args.n}: need at least 2 points to fit a line"
@@ -60,6 +62,11 @@ def _check(args) -> str|None:
         v = getattr(args, flag[2:])
         try: check(v)
         except (ValueError, TypeError) as e: return _as_flag(flag, v, e)
+    for flag in ('--n', '--steps'):  # beyond what torch's 64-bit sizes take, too
+        if (v := getattr(args, flag[2:])) > _MOST:
+            return f"{flag} {v} is more than the demo can draw; use at most {_MOST:,}"
+    if args.bs is not None and args.bs > args.n:
+        return f"--bs {args.bs} is more than the {args.n} points (--n); leave --bs out for full-batch steps"
 
 # %% ../nbs/06_cli.ipynb #7a32828b
 def demo(

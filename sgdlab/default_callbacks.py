@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 from .callback import Callback
 from .history import DivergenceError, _divergence
+from .optim import check_hyper
 from .checks import _metric, _name, _number, _whole
 
 # %% auto #0
@@ -42,7 +43,7 @@ class DeviceCallback(Callback):
     order = -5
     def before_fit(self, learn):
         self.dev = learn.params[0].device
-        if learn.valid is not None: learn.valid = tuple(t.to(self.dev) for t in learn.valid)
+        if isinstance(learn.valid, tuple): learn.valid = tuple(t.to(self.dev) for t in learn.valid)  # else, per batch
         data = learn.dl[0] if isinstance(learn.dl, list) else getattr(learn.dl, 'cols', None)
         on_dev = data is not None and all(isinstance(t, Tensor) and t.device == self.dev for t in data)
         if on_dev: learn.skip(self, 'before_batch')  # nothing to move, ever: no cost per step
@@ -150,42 +151,68 @@ class Recorder(Callback):
         if self.on: h.final_params = tuple(p.detach().clone() for p in learn.params)
 
 # %% ../nbs/03e_default_callbacks.ipynb #7fdaa67a
-_torch_names = {'lr': 'lr', 'mom': 'momentum', 'wd': 'weight_decay'}
+_TORCH_HYPERS = {  # sgdlab's name -> where torch.optim's param groups keep it: (key, index), first match wins
+    'lr': [('lr', None)], 'mom': [('betas', 0), ('momentum', None)], 'sqr_mom': [('betas', 1), ('alpha', None)],
+    'wd': [('weight_decay', None)], 'eps': [('eps', None)]}
+
+def _torch_hypers(group: dict) -> dict[str, tuple[str, int|None]]:
+    "sgdlab's name -> (key, index) of each hyper-parameter that the torch param group `group` has"
+    return {k: next(w for w in ways if w[0] in group) for k, ways in _TORCH_HYPERS.items()
+            if any(w[0] in group for w in ways)}
 
 def _setter(opt, name: str) -> Callable[[float], None]:
     "A function that sets hyper-parameter `name` of `opt`: sgdlab's optimizers by attribute, torch's in every group"
-    if hasattr(opt, 'param_groups'):
-        key = _torch_names.get(name, name)
-        def set_groups(v):
-            for g in opt.param_groups: g[key] = v
-        return set_groups
-    return lambda v: setattr(opt, name, v)
+    if not hasattr(opt, 'param_groups'): return lambda v: setattr(opt, name, v)  # sgdlab's check the value, and name
+    has = _torch_hypers(opt.param_groups[0])
+    if name not in has:
+        where = lambda k, key, i: k if key == k else f"{k} ({key}{'' if i is None else f'[{i}]'})"
+        names = ', '.join(where(k, *w) for k, w in has.items())
+        raise ValueError(f"ParamScheduler: {type(opt).__name__} has no hyper-parameter {name!r}; it has {names} "
+                         "(sgdlab's names, with torch's in brackets)")
+    key, i = has[name]
+    def set_groups(v):
+        v = check_hyper(name, v)  # torch checks its hyper-parameters only when the optimizer is built
+        for g in opt.param_groups: g[key] = v if i is None else tuple(v if j == i else b for j, b in enumerate(g[key]))
+    return set_groups
 
 class ParamScheduler(Callback):
     "Set each hyper-parameter in `scheds` from its schedule `f(pos)` before every step"
     order = -2
     def __init__(self,
                  scheds: Mapping[str, Callable[[float], float]]): # hyper-parameter -> schedule `f(pos)`
-        for k, f in dict(scheds).items():
+        scheds = dict(scheds)
+        if 'lr' in scheds:  # an lr schedule may bring those that go with it (one_cycle's momentum); scheds' own win
+            scheds = {**getattr(scheds['lr'], 'scheds', {}), **scheds}
+        for k, f in scheds.items():
             if not callable(f):
                 raise TypeError(f"ParamScheduler: the schedule for {k!r} is a {type(f).__name__}, not a function of "
                                 f"pos; pass e.g. sched_no({f!r}, {f!r}), or set a constant {k} on the optimizer")
-        self.scheds = dict(scheds)
+        self.scheds = scheds
         self.writes = ('lrs',) if 'lr' in self.scheds else ()  # it records the lr of each step
-    def before_fit(self, learn): self.setters = {k: _setter(learn.opt, k) for k in self.scheds}
+    def before_fit(self, learn):
+        self.now = self.scheds
+        if callable(learn.lr) and not any(isinstance(c, ParamScheduler) and 'lr' in c.scheds for c in learn.cbs):
+            self.now = {**getattr(learn.lr, 'scheds', {}), 'lr': learn.lr, **self.scheds}  # the default's, replaced
+        self.setters = {k: _setter(learn.opt, k) for k in self.now}
     def before_batch(self, learn):
         self.after_batch(learn)  # the last batch's lr, if an exception skipped its after_batch
         pos = learn.pos
-        for k, f in self.scheds.items():
+        for k, f in self.now.items():
             v = f(pos)
             self.setters[k](v)
             if k == 'lr': self.lr = float(v)
     def after_batch(self, learn):  # the lr goes with the loss: a batch cancelled before its loss records neither
-        if 'lr' in self.scheds and learn.n_losses > len(learn.hist.lrs): learn.hist.lrs.append(self.lr)
+        if 'lr' in self.now and learn.n_losses > len(learn.hist.lrs): learn.hist.lrs.append(self.lr)
     def after_fit(self, learn):  # a fit that diverged keeps its losses up to the first non-finite one: so its lrs
-        if 'lr' in self.scheds: self.after_batch(learn); del learn.hist.lrs[learn.n_losses:]
+        if 'lr' in self.now: self.after_batch(learn); del learn.hist.lrs[learn.n_losses:]
 
 # %% ../nbs/03e_default_callbacks.ipynb #ece0a0f9
+def _valid_batches(learn):
+    "The validation data as `(xb, yb)` batches on the trained parameters' device; a pair is one batch"
+    if isinstance(learn.valid, tuple): yield learn.valid; return
+    dev = learn.params[0].device
+    for xb, yb in learn.valid: yield tuple(t.to(dev) if isinstance(t, Tensor) else t for t in (xb, yb))
+
 class ValidateCallback(Callback):
     "After each epoch, record the validation loss and metrics in eval mode under `torch.no_grad()`"
     order = -20 # first at the end of an epoch, so that every other callback's `after_epoch` sees the results
@@ -194,17 +221,22 @@ class ValidateCallback(Callback):
         if learn.epoch_cancelled: return  # a cancelled epoch is not validated: it records nothing per epoch
         learn.recorder.flush(learn)  # a training loss that diverged is reported as such, before validating
         learn('before_validate')
-        xv, yv = learn.valid
+        parts = []  # (rows, loss, metrics) of each batch
         with torch.no_grad():
-            preds = learn.model(xv)
-            loss = _number(learn.loss_func(preds, yv), f"loss_func {_name(learn.loss_func)}")
-            h = learn.hist
-            if not math.isfinite(loss):
-                h.stopped = 'diverged'
-                what = f'the validation loss after epoch {learn.epoch}'
-                raise DivergenceError(_divergence(loss, learn.step - 1, learn.lr, what), h)
-            h.valid_loss.append(loss)
-            for name, m in learn.metrics.items(): h.metrics.setdefault(name, []).append(_metric(name, m, preds, yv))
+            for xb, yb in _valid_batches(learn):
+                preds = learn.model(xb)
+                loss = _number(learn.loss_func(preds, yb), f"loss_func {_name(learn.loss_func)}")
+                parts.append((len(yb), loss, {k: _metric(k, m, preds, yb) for k, m in learn.metrics.items()}))
+        if not parts: raise ValueError("fit: valid= gave no batches; pass a DataLoader with at least one row")
+        n = sum(k for k, *_ in parts)
+        mean = lambda vs: vs[0] if len(vs) == 1 else math.fsum(k * v for (k, *_), v in zip(parts, vs)) / n  # per row
+        loss, h = mean([l for _, l, _ in parts]), learn.hist
+        if not math.isfinite(loss):
+            h.stopped = 'diverged'
+            what = f'the validation loss after epoch {learn.epoch}'
+            raise DivergenceError(_divergence(loss, learn.step - 1, learn.lr, what), h)
+        h.valid_loss.append(loss)
+        for name in learn.metrics: h.metrics.setdefault(name, []).append(mean([ms[name] for *_, ms in parts]))
         learn('after_validate')
 
 # %% ../nbs/03e_default_callbacks.ipynb #6befed11

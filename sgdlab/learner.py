@@ -17,7 +17,7 @@ from .history import History, DivergenceError  # DivergenceError: still importab
 from .callback import Callback, CancelBatchException, CancelEpochException, CancelFitException
 from .callback import CancelStepException
 from .callback import _events, default_cbs
-from .checks import _explain, _model_params, _named_metrics, _plan, _train_dl, _valid_pair
+from .checks import _explain, _fit_lr, _model_params, _named_metrics, _plan, _train_dl, _valid_pair
 from .default_callbacks import TrainEvalCallback, DeviceCallback, FirstStepCheck, Recorder, ParamScheduler
 from .default_callbacks import ValidateCallback, PrintCallback, ProgressCallback, _setter
 
@@ -95,7 +95,7 @@ class Learner:
 
     def __init__(self,
         model: Callable, # maps a batch of inputs to predictions: a function such as `lambda x: x@a`, or an `nn.Module`
-        x, # inputs (tensor, array or list, one row per example), or a `DataLoader` of `(xb, yb)` batches
+        x, # inputs (tensor, array or list, one row per example), or a `DataLoader` (torch's too) of `(xb, yb)`
         y=None, # targets, one per example; leave out when `x` is a DataLoader
         *,
         lr: float|Callable, # learning rate, or a schedule `lr(pos)` of the fraction of training done
@@ -104,11 +104,11 @@ class Learner:
         loss_func: Callable = mse, # `loss_func(preds, targets)` -> scalar tensor
         opt_func: Callable = SGD, # `opt_func(params, lr=lr)` -> an optimizer with `step()` and `zero_grad()`
         seed: int|None = None, # seed for the minibatch shuffling
-        valid: tuple|None = None, # `(x_valid, y_valid)` to evaluate after every epoch
+        valid: tuple|None = None, # `(x_valid, y_valid)`, or a DataLoader of them, to evaluate after every epoch
         metrics: Sequence[Callable]|Mapping = (), # `metric(preds, targets)` functions (or a dict) evaluated on `valid`
         cbs: Sequence[Callback] = (), # extra callbacks; one of a built-in type replaces the default
     ):
-        self.model, self.loss_func, self.opt_func, self.lr, self.bs = model, loss_func, opt_func, lr, bs
+        self.model, self.loss_func, self.opt_func, self.lr, self.bs = model, loss_func, opt_func, _fit_lr(lr), bs
         self.params = _model_params(model, params)
         self.dl = _train_dl(x, y, bs, seed)
         self.valid, self.metrics = _valid_pair(valid), _named_metrics(metrics)
@@ -231,7 +231,7 @@ default_cbs['learner'] = _defaults
 # %% ../nbs/04_learner.ipynb #60c9edb7
 def fit(
     model: Callable, # maps a batch of inputs to predictions: a function such as `lambda x: x@a`, or an `nn.Module`
-    x, # inputs: tensor, array or list, one row per example; or a `DataLoader` of `(xb, yb)` batches
+    x, # inputs: tensor, array or list, one row per example; or a `DataLoader` (torch's too) of `(xb, yb)`
     y=None, # targets, one per example; leave out when `x` is a DataLoader
     *,
     lr: float|Callable, # learning rate, or a schedule `lr(pos)` of the fraction of training done
@@ -243,7 +243,7 @@ def fit(
     opt_func: Callable = SGD, # `opt_func(params, lr=lr)` -> an optimizer with `step()` and `zero_grad()`
     seed: int|None = None, # seed for the minibatch shuffling
     print_every: int|None = None, # print the loss every this many steps, like the lesson
-    valid: tuple|None = None, # `(x_valid, y_valid)` to evaluate after every epoch
+    valid: tuple|None = None, # `(x_valid, y_valid)`, or a DataLoader of them, to evaluate after every epoch
     metrics: Sequence[Callable]|Mapping = (), # `metric(preds, targets)` functions (or a dict) evaluated on `valid`
     record_params: bool|None = None, # record parameters: True every step, False never, None thinned, for small models
     progress: bool|None = None, # show a progress bar? Default: for 500+ steps in a notebook or terminal

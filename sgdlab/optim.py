@@ -45,7 +45,7 @@ def as_params(
 
 # %% ../nbs/02_optim.ipynb #c5482756
 _RULES = {  # hyper-parameter -> (lowest value, is the lowest allowed?, above the highest, what it must be)
-    'lr': (0., False, math.inf, 'a positive, finite number such as 0.1'),
+    'lr': (0., True, math.inf, 'a positive, finite number such as 0.1 (or 0, as in torch.optim: no step)'),
     'mom': (0., True, 1., 'a number in [0, 1); 0.9 is the usual choice'),
     'sqr_mom': (0., True, 1., 'a number in [0, 1); 0.99 or 0.999 are usual'),
     'eps': (0., True, math.inf, 'a non-negative, finite number such as 1e-8'),

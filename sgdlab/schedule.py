@@ -7,12 +7,12 @@ Docs: https://sgdlab.github.io/sgdlab/schedule.html.md"""
 # %% ../nbs/08_schedule.ipynb #4344cdcc
 from __future__ import annotations
 import bisect, math, numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 import torch
 from torch import nn
 from .losses import mse
-from .optim import SGD
+from .optim import SGD, check_hyper
 from .callback import Callback, CancelFitException
 from .default_callbacks import Recorder
 from .learner import Learner
@@ -87,19 +87,33 @@ def combine_scheds(
     return sched
 
 # %% ../nbs/08_schedule.ipynb #755ddc4a
+def _moms(moms) -> tuple[float, float, float]:
+    "`moms` as three momentums checked by optim's rule for `mom`, or a ValueError naming one_cycle's argument"
+    ms = list(moms) if isinstance(moms, Iterable) and not isinstance(moms, (str, bytes)) else []
+    if len(ms) != 3:
+        raise ValueError(f"one_cycle: moms={moms!r} must be three momentums (start, middle, end), "
+                         "such as fastai's (0.95, 0.85, 0.95)")
+    try: return tuple(check_hyper('mom', m) for m in ms)
+    except ValueError as e: raise ValueError(f"one_cycle: moms={moms!r}: {e}") from None
+
 def one_cycle(
     lr_max: float, # the peak learning rate
     pct_start: float = 0.25, # the fraction of training spent warming up
     div: float = 25., # the rate starts at `lr_max/div`
     div_final: float = 1e5, # and ends at `lr_max/div_final`
+    moms: Sequence[float]|None = None, # also cycle momentum, e.g. (0.95, 0.85, 0.95); None: leave it alone
 ) -> Callable[[float], float]:
     "fastai's one-cycle schedule: cosine warm-up from `lr_max/div` to `lr_max`, then cosine down to `lr_max/div_final`"
     lr_max, div, div_final = (_check_num('one_cycle', k, v, True)
                               for k, v in (('lr_max', lr_max), ('div', div), ('div_final', div_final)))
     if isinstance(pct_start, bool) or not isinstance(pct_start, numbers.Real) or not 0 <= pct_start < 1:
         raise ValueError(f"one_cycle: pct_start={pct_start!r} must be a fraction in [0, 1), such as 0.25")
-    return combine_scheds([pct_start, 1 - pct_start],
-                          [sched_cos(lr_max / div, lr_max), sched_cos(lr_max, lr_max / div_final)])
+    pcts = [pct_start, 1 - pct_start]
+    lr = combine_scheds(pcts, [sched_cos(lr_max / div, lr_max), sched_cos(lr_max, lr_max / div_final)])
+    if moms is not None:  # the schedules that go with this lr: `ParamScheduler` sets them too
+        m0, m1, m2 = _moms(moms)
+        lr.scheds = {'mom': combine_scheds(pcts, [sched_cos(m0, m1), sched_cos(m1, m2)])}
+    return lr
 
 # %% ../nbs/08_schedule.ipynb #c07bac35
 def _set_lr(opt, lr: float):

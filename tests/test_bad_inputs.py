@@ -191,7 +191,7 @@ ROWS = [
     Row('SGD', 'lr = NaN', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=math.nan), Err(ValueError, ('lr=nan', 'positive'))),
     Row('SGD', 'lr = inf', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=math.inf), Err(ValueError, ('lr=inf',))),
     Row('SGD', "lr = '0.1'", lambda c: SGD([torch.ones(1, requires_grad=True)], lr='0.1'), Err((ValueError, TypeError), ("lr='0.1'",))),
-    Row('SGD', 'lr = 0', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=0), Err(ValueError, ('lr=0', 'positive'))),
+    Row('SGD', 'lr = 0', lambda c: opt_step(lambda ps: SGD(ps, lr=0), 1.), Ok(lambda r: r)),  # as torch.optim.SGD: no step (issue 20)
     Row('SGD', 'mom = 1', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=0.1, mom=1), Err(ValueError, ('mom=1',))),
     Row('SGD', 'mom = NaN', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=0.1, mom=math.nan), Err(ValueError, ('mom=nan',))),
     Row('SGD', 'wd = -1', lambda c: SGD([torch.ones(1, requires_grad=True)], lr=0.1, wd=-1), Err(ValueError, ('wd=-1',))),
@@ -619,6 +619,42 @@ ROWS = [
         Err(ValueError, ('not a valid History',))),
     Row('History', 'load a History saved before epoch_spans existed', lambda c: History.load(_hist_file(c)).epoch_loss,
         Ok(lambda el: el == [3., 1.])),
+    # issue 20 (interop)
+    Row('ParamScheduler', 'a misspelt name on torch.optim.Adam', lambda c: fit_lin(opt_func=torch.optim.Adam, cbs=[ParamScheduler({'mmo': sched_no(0.9, 0.9)})]),
+        Err(ValueError, ("no hyper-parameter 'mmo'", 'mom (betas[0])'))),
+    Row('ParamScheduler', "torch's own name 'momentum' on torch.optim.SGD", lambda c: fit_lin(opt_func=torch.optim.SGD, cbs=[ParamScheduler({'momentum': sched_no(0.9, 0.9)})]),
+        Err(ValueError, ("no hyper-parameter 'momentum'", 'mom (momentum)'))),
+    Row('ParamScheduler', 'mom on torch.optim.Adam', lambda c: fit_lin(opt_func=torch.optim.Adam, steps=2, cbs=[ParamScheduler({'mom': sched_no(0.5, 0.5)})]),
+        Ok(lambda h: len(h.loss) == 2)),
+    Row('ParamScheduler', 'a schedule leaving [0, 1) on torch.optim.Adam', lambda c: fit_lin(opt_func=torch.optim.Adam, cbs=[ParamScheduler({'sqr_mom': sched_no(1., 1.)})]),
+        Err(ValueError, ('sqr_mom=1.0', '[0, 1)'))),
+    Row('fit', 'lr = 0', lambda c: fit_lin(lr=0.), Err(ValueError, ('lr=0.0', 'positive', 'sched_lin(0.'))),
+    Row('fit', 'lr = 0 with torch.optim.SGD', lambda c: fit_lin(lr=0, opt_func=torch.optim.SGD), Err(ValueError, ('lr=0', 'positive'))),
+    Row('fit sched_lin combine_scheds', 'a warm-up from lr 0', lambda c: fit_lin(lr=combine_scheds([0.5, 0.5], [sched_lin(0., 0.1), sched_no(0.1, 0.1)]), steps=4).lrs,
+        Ok(lambda r: r[:3] == [0., 0.05, 0.1])),
+    Row('main demo', '--lr 0', lambda c: main(['demo', '--lr', '0']), Exit(2, ('--lr 0.0 must be a positive', 'at 0 nothing trains'))),
+    Row('one_cycle', 'moms of two values', lambda c: one_cycle(0.1, moms=(0.95, 0.85)), Err(ValueError, ('one_cycle', 'moms=(0.95, 0.85)', 'three'))),
+    Row('one_cycle', 'a momentum of 1', lambda c: one_cycle(0.1, moms=(0.95, 1., 0.95)), Err(ValueError, ('one_cycle', 'mom=1.0', '[0, 1)'))),
+    Row('one_cycle', 'moms as a string', lambda c: one_cycle(0.1, moms='0.95'), Err(ValueError, ('moms=', 'three'))),
+    Row('one_cycle', 'numpy moms', lambda c: one_cycle(0.1, moms=np.array([0.95, 0.85, 0.95])).scheds['mom'](0.25), Ok(lambda r: abs(r - 0.85) < 1e-12)),
+    Row('one_cycle fit', 'moms with torch.optim.Adagrad, which has no momentum', lambda c: fit_lin(lr=one_cycle(0.1, moms=(0.95, 0.85, 0.95)), opt_func=torch.optim.Adagrad),
+        Err(ValueError, ("no hyper-parameter 'mom'", 'Adagrad'))),
+    Row('ParamScheduler fit', "a mom-only ParamScheduler with lr=one_cycle", lambda c: fit_lin(lr=one_cycle(0.1), steps=4, cbs=[ParamScheduler({'mom': sched_no(0.9, 0.9)})]).lrs,
+        Ok(lambda r: len(r) == 4 and r[0] == one_cycle(0.1)(0.))),
+    Row('fit', "torch's DataLoader as x", lambda c: fit_lin(torch_dl(X, Y, 4), None, epochs=2).loss, Ok(lambda r: len(r) == 6)),
+    Row('fit', "torch's DataLoader and y", lambda c: fit_lin(torch_dl(X, Y, 4), Y), Err(ValueError, ('leave out y',))),
+    Row('fit', "torch's DataLoader of x alone", lambda c: fit_lin(torch_dl(X, None, 4), None), Err(ValueError, ('batch 0 of x', 'not a pair (xb, yb)'))),
+    Row('fit', "torch's DataLoader of no rows", lambda c: fit_lin(torch_dl(X[:0], Y[:0], 4), None), Err(ValueError, ('no batches',))),
+    Row('fit', 'an iterator of batches', lambda c: fit_lin(iter([(X, Y)]), None), Err(TypeError, ('no length', "torch's DataLoader"))),
+    Row('fit', 'x without y', lambda c: fit_lin(X, None), Err(ValueError, ('y is missing', "torch's DataLoader"))),
+    Row('fit', "valid as torch's DataLoader", lambda c: fit_lin(valid=torch_dl(X, Y, 3), epochs=2).valid_loss, Ok(lambda r: len(r) == 2)),
+    Row('fit', 'valid as an iterator', lambda c: fit_lin(valid=iter([(X, Y)])), Err(TypeError, ('valid=', 'iterator', 'DataLoader'))),
+    Row('fit', "valid as torch's DataLoader of no rows", lambda c: fit_lin(valid=torch_dl(X[:0], Y[:0], 3)), Err(ValueError, ('valid=', 'no batches'))),
+    Row('lr_find', "torch's DataLoader as x", lambda c: lrf(torch_dl(X, Y, 2), None, start_lr=1e-3, end_lr=10., num_it=30).suggestion, Ok(lambda r: 1e-3 < r < 10)),
+    Row('main demo', '--n 99999999999999999999', lambda c: main(['demo', '--n', '99999999999999999999']), Exit(2, ('--n 99999999999999999999', 'at most'))),
+    Row('main demo', '--steps 99999999999999999999', lambda c: main(['demo', '--steps', '99999999999999999999']), Exit(2, ('--steps 99999999999999999999', 'at most'))),
+    Row('main demo', '--bs 99999999999999999999', lambda c: main(['demo', '--bs', '99999999999999999999']), Exit(2, ('--bs 99999999999999999999', '--n'))),
+    Row('main demo', '--bs above --n', lambda c: main(['demo', '--n', '10', '--bs', '11']), Exit(2, ('--bs 11', 'the 10 points', 'leave --bs out'))),
 ]
 
 # issue 20 (fits): helpers of its rows
@@ -635,6 +671,12 @@ def _hist_file(c, **fields):
     d = {k: v for k, v in asdict(History(loss=[4., 2., 1.5, .5], steps_per_epoch=2)).items() if k != 'epoch_spans'}
     torch.save({**d, **fields}, c.tmp / 'old_hist.pt')
     return c.tmp / 'old_hist.pt'
+
+
+def torch_dl(x, y, bs):
+    "torch's own DataLoader over `x` (and `y`, unless None), unshuffled"
+    from torch.utils.data import DataLoader as TorchDL, TensorDataset
+    return TorchDL(TensorDataset(x) if y is None else TensorDataset(x, y), batch_size=bs)
 
 # helpers for the issue 20 (edges) rows
 import torch.nn.functional as F
