@@ -604,6 +604,12 @@ ROWS = [
         Ok(lambda r: len(r) == 5)),
     Row('GradientAccumulation', 'micro-batches that overshoot n_acc', lambda c: fit_lin(bs=3, cbs=[GradientAccumulation(4)]),
         Err(ValueError, ('overshoot', 'n_acc=4'))),
+    # issue 21 (ranks)
+    Row('DataLoader', 'items: a rank with no row of the short last batch', lambda c: list(DataLoader(
+        [(torch.ones(2), i) for i in range(13)], bs=12, rank=2, world_size=3))[-1],
+        Ok(lambda r: r[0].shape == (0, 2) and r[1].shape == (0,) and r[1].dtype == torch.int64)),
+    Row('shard_dl', 'items at world_size 3, 1 row in the last batch', lambda c: [len(b[1]) for b in shard_dl(
+        DataLoader([(torch.ones(2), i) for i in range(13)], bs=12), 1, 3)], Ok(lambda r: r == [4, 0])),
 ]
 
 # helpers for the issue 20 (edges) rows
