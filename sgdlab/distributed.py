@@ -210,10 +210,13 @@ default_cbs['data_parallel'] = _data_parallel
 
 # %% ../nbs/09_distributed.ipynb #d2294954
 def _env() -> dict:
-    "The environment for the launched processes: this `sgdlab` on the path, one thread per process"
+    "The environment for the launched processes: this `sgdlab` on the path, one thread per process, restartable"
     root = str(Path(find_spec('sgdlab').origin).resolve().parents[1])  # found, not imported: no import of the package
     path = os.pathsep.join(p for p in (root, os.environ.get('PYTHONPATH', '')) if p)
-    return {**os.environ, 'PYTHONPATH': path, 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '1')}
+    env = {**os.environ, 'PYTHONPATH': path, 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '1')}
+    # a group restarted by --max-restarts must not read the dead group's addresses from torchrun's store (torch #135712)
+    env.setdefault('TORCH_DISABLE_SHARE_RDZV_TCP_STORE', '1')
+    return env
 
 # %% ../nbs/09_distributed.ipynb #3ebaa228
 _error_line = re.compile(r'(\[rank\d+\]:\s*)?[A-Za-z_][\w.]*(Error|Exception|Interrupt)\b.*')
@@ -332,6 +335,7 @@ def run_distributed(
     timeout: float = 120., # seconds before every process is stopped and TimeoutError raised
     echo: bool = True, # print the processes' output as it comes
     check: bool = True, # raise RuntimeError when a process fails
+    torchrun_args: tuple = (), # more torchrun options, e.g. `('--max-restarts', '1')` to restart a failed group
 ) -> subprocess.CompletedProcess: # `.returncode` and `.stdout` (stdout and stderr of all ranks)
     "Run `script` in `nprocs` processes with `torchrun --standalone`; stream its output; never hang or leave any behind"
     if not Path(script).is_file():
@@ -339,8 +343,11 @@ def run_distributed(
     if not isinstance(nprocs, int) or isinstance(nprocs, bool) or nprocs < 1:
         raise ValueError(f"run_distributed: nprocs={nprocs!r} must be a whole number of processes, at least 1, e.g. 2")
     if not timeout > 0: raise ValueError(f"run_distributed: timeout={timeout!r} must be a positive number of seconds")
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={nprocs}', str(script),
-           *map(str, args)]
+    if isinstance(torchrun_args, str):
+        raise TypeError(f"run_distributed: torchrun_args={torchrun_args!r} must be a tuple of options, e.g. "
+                        f"{tuple(torchrun_args.split())!r}")
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={nprocs}',
+           *map(str, torchrun_args), str(script), *map(str, args)]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors='replace',
                          env=_env(), start_new_session=True)  # Ctrl-C reaches this process only: we stop the rest
     tree, lines = _Tree(p.pid), []

@@ -610,6 +610,9 @@ ROWS = [
         Ok(lambda r: r[0].shape == (0, 2) and r[1].shape == (0,) and r[1].dtype == torch.int64)),
     Row('shard_dl', 'items at world_size 3, 1 row in the last batch', lambda c: [len(b[1]) for b in shard_dl(
         DataLoader([(torch.ones(2), i) for i in range(13)], bs=12), 1, 3)], Ok(lambda r: r == [4, 0])),
+    Row('run_distributed', 'torchrun_args as one string', lambda c: (c.tmp/'x.py').write_text('') or
+        run_distributed(c.tmp/'x.py', torchrun_args='--max-restarts 1'),
+        Err(TypeError, ('torchrun_args', "('--max-restarts', '1')"))),
 ]
 
 # helpers for the issue 20 (edges) rows
