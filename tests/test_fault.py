@@ -43,6 +43,7 @@ learn = Learner(net, x, y, lr=one_cycle(0.1), bs=20, seed=0, opt_func=partial(SG
 h = learn.fit(3, resume=ck if os.path.exists(ck) else None)   # 10 steps an epoch, 30 in all
 torch.save(dict(params=[p.detach() for p in net.parameters()], loss=h.loss, lrs=h.lrs, steps_per_epoch=h.steps_per_epoch),
            f"{d}/rank{rank}.pt")
+torch.distributed.destroy_process_group()   # a rank that exits without it may abort in gloo's destructor
 '''
 
 def _run(d, who, at):
