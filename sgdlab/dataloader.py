@@ -65,6 +65,14 @@ def _whole(v, name: str, lo: int = 1, eg: str = '64') -> int:
         raise ValueError(f"DataLoader: {name}={v!r} must be a {sign} whole number, e.g. {eg}")
     return int(v)
 
+# %% ../nbs/03_dataloader.ipynb #c0a1e001
+def _no_rows(b):
+    "Collated batch `b` with its rows removed: tensors cut to `[:0]`, lists emptied, tuples and dicts kept"
+    if isinstance(b, Tensor): return b[:0]
+    if isinstance(b, Mapping): return {k: _no_rows(v) for k, v in b.items()}
+    if isinstance(b, tuple): return tuple(map(_no_rows, b))
+    return []
+
 # %% ../nbs/03_dataloader.ipynb #293fc729
 class DataLoader:
     "Minibatches of `ds`: tensors (fast) or any indexable sequence of items (collated); optionally one rank's shard"
@@ -114,7 +122,8 @@ class DataLoader:
     def __iter__(self):
         if self.cols is None:
             idx = torch.randperm(self.n, generator=self.gen) if self.shuffle else torch.arange(self.n)
-            for j in self._batches(idx): yield collate([self.ds[k] for k in j.tolist()])
+            for j in self._batches(idx):
+                yield collate([self.ds[k] for k in j.tolist()]) if len(j) else _no_rows(collate([self.ds[0]]))
         elif isinstance(self.ds, (Tensor, np.ndarray)): yield from (b[0] for b in self._tensor_batches())
         else: yield from self._tensor_batches()
 

@@ -6,9 +6,11 @@ Docs: https://sgdlab.github.io/sgdlab/distributed.html.md"""
 
 # %% ../nbs/09_distributed.ipynb #fc3d9f39
 from __future__ import annotations
-import datetime, os, queue, re, signal, subprocess, sys, threading, time
+import datetime, numbers, os, queue, re, signal, subprocess, sys, threading, time, zlib
+from collections.abc import Mapping
 from importlib.util import find_spec
 from pathlib import Path
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch import Tensor
@@ -89,6 +91,78 @@ def _state(learn) -> list[Tensor]:
     bufs = list(learn.model.buffers()) if isinstance(learn.model, torch.nn.Module) else []
     return list(learn.params) + bufs
 
+# %% ../nbs/09_distributed.ipynb #d21a0002
+def _crc(v, crc: int = 0) -> int:
+    "CRC-32 of `v`'s contents after `crc`: tensors and arrays by dtype, shape and bytes, numbers and strings by value"
+    if isinstance(v, Tensor):
+        t = v.detach().reshape(-1).contiguous().cpu()
+        return zlib.crc32(t.view(torch.uint8).numpy().tobytes(), zlib.crc32(f'{v.dtype}{tuple(v.shape)}'.encode(), crc))
+    if isinstance(v, np.ndarray): return _crc(v.tolist(), zlib.crc32(f'{v.dtype}{v.shape}'.encode(), crc))
+    if isinstance(v, Mapping): v = [u for kv in sorted(v.items(), key=lambda kv: str(kv[0])) for u in kv]
+    if isinstance(v, (list, tuple)):
+        for u in v: crc = _crc(u, crc)
+        return crc
+    if isinstance(v, (numbers.Number, str)): v = repr(v).encode()
+    if isinstance(v, bytes): return zlib.crc32(v, crc)
+    return zlib.crc32(type(v).__name__.encode(), crc)  # any other object by its type: its repr may hold an address
+
+# %% ../nbs/09_distributed.ipynb #d21a0004
+def _fingerprint(dl, m: int = 16) -> int:
+    "CRC-32 of `m` rows spread evenly over the data of `dl` (a DataLoader or a full batch `[(x, y)]`), first and last"
+    cols, ds, n = (dl.cols, dl.ds, dl.n) if isinstance(dl, DataLoader) else (tuple(dl[0]), None, len(dl[0][0]))
+    idx = sorted({i * (n - 1) // (m - 1) for i in range(m)})
+    if cols is None: return _crc([ds[i] for i in idx])
+    return _crc([t[torch.tensor(idx, device=t.device)] for t in cols])
+
+# %% ../nbs/09_distributed.ipynb #d21a0006
+_FIELDS = ('rows', 'data', 'bs', 'drop_last', 'tensors', 'values', 'shapes')
+
+def _summary(learn) -> list[int]:
+    "What this rank must agree on with the others, as whole numbers named by `_FIELDS`"
+    dl, state = learn.dl, _state(learn)
+    if isinstance(dl, DataLoader): rows, bs, drop = dl.n, dl.bs, dl.drop_last
+    elif isinstance(dl, (list, tuple)) and len(dl) == 1: rows, bs, drop = len(dl[0][0]), 0, False  # full batch: bs 0
+    else: return [-1] * len(_FIELDS)       # not shardable: `shard_dl` says what to pass, on every rank
+    shapes = _crc([(tuple(t.shape), str(t.dtype)) for t in state])
+    return [rows, _fingerprint(dl), bs, int(drop), len(state), sum(t.numel() for t in state), shapes]
+
+# %% ../nbs/09_distributed.ipynb #d21a0007
+def _tensors(d: dict) -> str: return f"{d['tensors']} tensor{'s' * (d['tensors'] != 1)} of {d['values']} values"
+
+def _disagreement(table: list[list[int]]) -> str|None:
+    "What differs between rank 0's summary and each other rank's (one row of `table` per rank) and what to do, or None"
+    d0, k, why, todo = dict(zip(_FIELDS, table[0])), len(table), [], {}
+    for r, row in enumerate(table[1:], 1):
+        d = dict(zip(_FIELDS, row))
+        if d['rows'] != d0['rows']: why.append(f"rank {r} has {d['rows']} training rows, rank 0 has {d0['rows']}")
+        elif d['data'] != d0['data']: why.append(f"rank {r}'s training data differs from rank 0's (16 rows compared)")
+        if d['rows'] != d0['rows'] or d['data'] != d0['data']:
+            todo['data'] = ("every rank must hold the same, whole dataset, in the same order: DataParallel takes each "
+                            "rank's share of every batch itself")
+        if d['bs'] != d0['bs']:
+            why.append(f"rank {r} has bs={d['bs'] or None}, rank 0 has bs={d0['bs'] or None}")
+            todo['bs'] = "pass the same bs on every rank: it is the global batch size, which DataParallel splits"
+        if d['drop_last'] != d0['drop_last']:
+            why.append(f"rank {r} has drop_last={bool(d['drop_last'])}, rank 0 has {bool(d0['drop_last'])}")
+            todo['drop'] = "pass the same drop_last on every rank"
+        if [d[f] for f in _FIELDS[4:]] != [d0[f] for f in _FIELDS[4:]]:
+            why.append(f"rank {r}'s parameters have other shapes than rank 0's: {_tensors(d)}, rank 0: {_tensors(d0)}")
+            todo['model'] = "build the same model on every rank (rank 0's initial values are then copied to the others)"
+    if not why: return None
+    rows = [row[0] for row in table]
+    if 'data' in todo and max(rows) - min(rows) <= 1:
+        todo['data'] += (f"; if each rank holds its own share of one dataset of {sum(rows)} rows (x[rank::{k}], as a "
+                         "DistributedSampler gives), pass the whole dataset on every rank instead")
+    return f"DataParallel: the {k} ranks disagree: {'; '.join(why)}. To fix: {'; '.join(todo.values())}"
+
+# %% ../nbs/09_distributed.ipynb #d21a000a
+def _check_ranks(learn):
+    "Raise the same ValueError on every rank if the ranks disagree on data, batch size or parameters: one `all_gather`"
+    mine = torch.tensor(_summary(learn), dtype=torch.int64, device=learn.params[0].device)
+    table = [torch.empty_like(mine) for _ in range(dist.get_world_size())]
+    dist.all_gather(table, mine)
+    if msg := _disagreement(torch.stack(table).tolist()): raise ValueError(msg)
+
 # %% ../nbs/09_distributed.ipynb #42fc5493
 class DataParallel(Callback):
     "Synchronous data-parallel SGD on `torch.distributed`: rank 0's start, sharded batches, row-weighted gradients"
@@ -97,6 +171,7 @@ class DataParallel(Callback):
     def before_fit(self, learn):
         self.learn, (self.rank, self.world_size) = learn, world()
         self.rows, self.ddp = [], _is_ddp(learn.model)
+        _check_ranks(learn)  # before any other collective call: one that differs between ranks would hang or abort
         if not self.ddp:
             for t in _state(learn): dist.broadcast(t.data, 0)
         learn.dl = shard_dl(learn.dl, self.rank, self.world_size)
@@ -135,10 +210,13 @@ default_cbs['data_parallel'] = _data_parallel
 
 # %% ../nbs/09_distributed.ipynb #d2294954
 def _env() -> dict:
-    "The environment for the launched processes: this `sgdlab` on the path, one thread per process"
+    "The environment for the launched processes: this `sgdlab` on the path, one thread per process, restartable"
     root = str(Path(find_spec('sgdlab').origin).resolve().parents[1])  # found, not imported: no import of the package
     path = os.pathsep.join(p for p in (root, os.environ.get('PYTHONPATH', '')) if p)
-    return {**os.environ, 'PYTHONPATH': path, 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '1')}
+    env = {**os.environ, 'PYTHONPATH': path, 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '1')}
+    # a group restarted by --max-restarts must not read the dead group's addresses from torchrun's store (torch #135712)
+    env.setdefault('TORCH_DISABLE_SHARE_RDZV_TCP_STORE', '1')
+    return env
 
 # %% ../nbs/09_distributed.ipynb #3ebaa228
 _error_line = re.compile(r'(\[rank\d+\]:\s*)?[A-Za-z_][\w.]*(Error|Exception|Interrupt)\b.*')
@@ -257,6 +335,7 @@ def run_distributed(
     timeout: float = 120., # seconds before every process is stopped and TimeoutError raised
     echo: bool = True, # print the processes' output as it comes
     check: bool = True, # raise RuntimeError when a process fails
+    torchrun_args: tuple = (), # more torchrun options, e.g. `('--max-restarts', '1')` to restart a failed group
 ) -> subprocess.CompletedProcess: # `.returncode` and `.stdout` (stdout and stderr of all ranks)
     "Run `script` in `nprocs` processes with `torchrun --standalone`; stream its output; never hang or leave any behind"
     if not Path(script).is_file():
@@ -264,8 +343,11 @@ def run_distributed(
     if not isinstance(nprocs, int) or isinstance(nprocs, bool) or nprocs < 1:
         raise ValueError(f"run_distributed: nprocs={nprocs!r} must be a whole number of processes, at least 1, e.g. 2")
     if not timeout > 0: raise ValueError(f"run_distributed: timeout={timeout!r} must be a positive number of seconds")
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={nprocs}', str(script),
-           *map(str, args)]
+    if isinstance(torchrun_args, str):
+        raise TypeError(f"run_distributed: torchrun_args={torchrun_args!r} must be a tuple of options, e.g. "
+                        f"{tuple(torchrun_args.split())!r}")
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={nprocs}',
+           *map(str, torchrun_args), str(script), *map(str, args)]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors='replace',
                          env=_env(), start_new_session=True)  # Ctrl-C reaches this process only: we stop the rest
     tree, lines = _Tree(p.pid), []

@@ -655,6 +655,15 @@ ROWS = [
     Row('main demo', '--steps 99999999999999999999', lambda c: main(['demo', '--steps', '99999999999999999999']), Exit(2, ('--steps 99999999999999999999', 'at most'))),
     Row('main demo', '--bs 99999999999999999999', lambda c: main(['demo', '--bs', '99999999999999999999']), Exit(2, ('--bs 99999999999999999999', '--n'))),
     Row('main demo', '--bs above --n', lambda c: main(['demo', '--n', '10', '--bs', '11']), Exit(2, ('--bs 11', 'the 10 points', 'leave --bs out'))),
+    # issue 21 (ranks)
+    Row('DataLoader', 'items: a rank with no row of the short last batch', lambda c: list(DataLoader(
+        [(torch.ones(2), i) for i in range(13)], bs=12, rank=2, world_size=3))[-1],
+        Ok(lambda r: r[0].shape == (0, 2) and r[1].shape == (0,) and r[1].dtype == torch.int64)),
+    Row('shard_dl', 'items at world_size 3, 1 row in the last batch', lambda c: [len(b[1]) for b in shard_dl(
+        DataLoader([(torch.ones(2), i) for i in range(13)], bs=12), 1, 3)], Ok(lambda r: r == [4, 0])),
+    Row('run_distributed', 'torchrun_args as one string', lambda c: (c.tmp/'x.py').write_text('') or
+        run_distributed(c.tmp/'x.py', torchrun_args='--max-restarts 1'),
+        Err(TypeError, ('torchrun_args', "('--max-restarts', '1')"))),
 ]
 
 # issue 20 (fits): helpers of its rows
