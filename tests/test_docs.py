@@ -637,3 +637,39 @@ def test_dark_mode_figures_and_player(base_url, browser):
         print(f'\nlesson 1, first figure: mean grey level {lum[False]:.0f} light, {lum[True]:.0f} dark')
         assert lum[True] < 0.92 * lum[False], f'the figure is as bright in dark mode as in light mode: {lum}'
     finally: _emulate(browser)
+
+LESSON_EXPLORERS = {'sgd_from_scratch.html': 2, 'accelerated_sgd.html': 2, 'data_parallel_sgd.html': 1}
+
+_EXPLORER_JS = r"""
+const r = document.querySelectorAll('.sgdlab-explore')[arguments[0]];
+return {sel: r.querySelector('.sx-sel').getAttribute('points'), status: r.querySelector('.sx-status').textContent,
+        values: [...r.querySelectorAll('[data-dim]')].map(c => c.value), note: !!r.querySelector('.sx-note')};
+"""
+
+@browser_test
+def test_lesson_explorers_respond_on_the_site(base_url, laptop):
+    "Each lesson explorer on the site: moving its first control by keyboard redraws the curve and the status line."
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for page, n in LESSON_EXPLORERS.items():
+        _open(laptop, base_url + page)
+        roots = laptop.find_elements(By.CSS_SELECTOR, '.sgdlab-explore')
+        assert len(roots) == n, f'{page}: {len(roots)} explorers, expected {n}'
+        for k, root in enumerate(roots):
+            laptop.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", root)
+            before = laptop.execute_script(_EXPLORER_JS, k)
+            assert not before['note'] and before['sel'], f'{page} explorer {k}: not drawn by its script'
+            ctl = root.find_elements(By.CSS_SELECTOR, '[data-dim]')[0]
+            key = Keys.ARROW_DOWN if ctl.tag_name == 'select' else Keys.ARROW_RIGHT
+            ctl.send_keys(key)
+            after = laptop.execute_script(_EXPLORER_JS, k)
+            if after['values'] == before['values']:          # the control sat at its last value: go the other way
+                ctl.send_keys(Keys.ARROW_UP if ctl.tag_name == 'select' else Keys.ARROW_LEFT)
+                after = laptop.execute_script(_EXPLORER_JS, k)
+            assert after['values'] != before['values'], f'{page} explorer {k}: the keyboard did not move its control'
+            assert after['sel'] != before['sel'], f'{page} explorer {k}: the curve did not change'
+            assert after['status'] != before['status'], f'{page} explorer {k}: the status line did not change'
+            time.sleep(0.2)
+            root.screenshot(str(SHOTS/f'explorer_{page[:-5]}_{k}.png'))
+    assert not _console_errors(laptop)
