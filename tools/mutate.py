@@ -45,8 +45,9 @@ MODULES = {
     'callbacks': ('04a_callbacks', ['tests/test_trackers.py', 'tests/test_learner.py', 'tests/test_bad_inputs.py',
                                     '-k', 'track or Track or Stopping or SaveModel or monitor or comp or min_delta or '
                                           'patience or epoch or best']),
-    'schedule': ('08_schedule', ['tests/test_interop.py', 'tests/test_alignment.py', 'tests/test_fits.py',
-                                 'tests/test_bad_inputs.py', '-k', 'sched or cycle or lr_find or ParamScheduler or lr']),
+    'schedule': ('08_schedule', ['tests/test_schedule_values.py', 'tests/test_interop.py', 'tests/test_alignment.py',
+                                 'tests/test_fits.py', 'tests/test_bad_inputs.py',
+                                 '-k', 'sched or cycle or lr_find or ParamScheduler or lr']),
     'distributed': ('09_distributed', ['tests/test_distributed.py', 'tests/test_distributed_ranks.py',
                                        'tests/test_bad_inputs.py', '-k', 'distributed or DataParallel or shard or rank']),
     'mnist': ('07_mnist', ['tests/test_mnist.py', 'tests/test_values.py',
