@@ -36,8 +36,9 @@ def two_launchers(script, d, timeout=90.) -> list[int]:
     "What you would type on two machines, here on one: the rendezvous address is the first machine's (127.0.0.1)"
     port, ps = _free_port(), []
     for node in (0, 1):
-        cmd = [sys.executable, '-m', 'torch.distributed.run', '--nnodes=2', f'--node-rank={node}', '--nproc-per-node=1',
-               '--rdzv-backend=c10d', f'--rdzv-endpoint=127.0.0.1:{port}', '--rdzv-id=two-machines', str(script), str(d)]
+        cmd = [sys.executable, '-m', 'torch.distributed.run', '--nnodes=2', '--nproc-per-node=1',   # no --node-rank:
+               '--rdzv-backend=c10d', f'--rdzv-endpoint=127.0.0.1:{port}', '--rdzv-id=two-machines',   # c10d numbers
+               str(script), str(d)]                                                                    # the nodes
         ps.append(subprocess.Popen(cmd, stdout=open(d/f'node{node}.log', 'w'), stderr=subprocess.STDOUT, env=_env(),
                                    start_new_session=True))
     trees, end = [_Tree(p.pid) for p in ps], time.monotonic() + timeout
