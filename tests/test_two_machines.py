@@ -29,15 +29,38 @@ torch.save(out, f"{d}/rank{world()[0]}.pt")
 dist.destroy_process_group()
 '''
 
+# The same training, with a checkpoint every 5 steps; rank 1 kills itself at step 17 of the first attempt.
+KILLED = HEAD + COMMON + r'''
+import signal, torch.distributed as dist
+from sgdlab import Callback, CheckpointCallback, Learner
+from sgdlab.distributed import init_distributed, world
+init_distributed('gloo', timeout=30)
+attempt = int(os.environ['TORCHELASTIC_RESTART_COUNT'])
+class Kill(Callback):
+    first = None                            # the first step this process computes
+    def before_batch(self, learn):
+        if self.first is None: self.first = learn.step
+        if world()[0] == 1 and attempt == 0 and learn.step == 17: os.kill(os.getpid(), signal.SIGKILL)
+kill = Kill()
+x, y = linear_data(101, seed=0)
+a = nn.Parameter(torch.tensor([0., -1.]))
+ck = f"{d}/ck.pt"
+learn = Learner(lambda xb: xb@a, x, y, params=[a], lr=0.3, bs=10, seed=1, cbs=[CheckpointCallback(ck, every=5), kill])
+h = learn.fit(3, resume=ck if os.path.exists(ck) else None)
+torch.save(dict(params=a.detach(), loss=h.loss, attempt=attempt, first=kill.first), f"{d}/rank{world()[0]}.pt")
+dist.destroy_process_group()
+'''
+
 def _free_port() -> int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
-def two_launchers(script, d, timeout=90.) -> list[int]:
+def two_launchers(script, d, timeout=90., extra: tuple = ()) -> list[int]:
     "What you would type on two machines, here on one: the rendezvous address is the first machine's (127.0.0.1)"
     port, ps = _free_port(), []
     for node in (0, 1):
-        cmd = [sys.executable, '-m', 'torch.distributed.run', '--nnodes=2', f'--node-rank={node}', '--nproc-per-node=1',
-               '--rdzv-backend=c10d', f'--rdzv-endpoint=127.0.0.1:{port}', '--rdzv-id=two-machines', str(script), str(d)]
+        cmd = [sys.executable, '-m', 'torch.distributed.run', '--nnodes=2', '--nproc-per-node=1', *extra,
+               '--rdzv-backend=c10d', f'--rdzv-endpoint=127.0.0.1:{port}', '--rdzv-id=two-machines',
+               str(script), str(d)]                     # no --node-rank: the c10d rendezvous numbers the nodes
         ps.append(subprocess.Popen(cmd, stdout=open(d/f'node{node}.log', 'w'), stderr=subprocess.STDOUT, env=_env(),
                                    start_new_session=True))
     trees, end = [_Tree(p.pid) for p in ps], time.monotonic() + timeout
@@ -79,3 +102,14 @@ def test_two_machines_equal_one_process(runs):
     assert len(two[0]['loss']) == len(single['loss']) == 33
     assert max(abs(u - v) for u, v in zip(two[0]['loss'], single['loss'])) < 1e-6
     torch.testing.assert_close(two[0]['params'], single['params'], atol=1e-6, rtol=0)
+
+def test_two_machines_survive_a_killed_worker(tmp_path, runs):
+    "Both launchers with --max-restarts 1: rank 1 dies at step 17, the group restarts, resumes, and ends bit for bit"
+    two, _, _ = runs
+    (tmp_path/'k.py').write_text(KILLED)
+    rcs = two_launchers(tmp_path/'k.py', tmp_path, timeout=120., extra=('--max-restarts=1',))
+    assert rcs == [0, 0], [(tmp_path/f'node{n}.log').read_text()[-2000:] for n in (0, 1)]
+    _nothing_left(tmp_path, 6)              # 2 launchers, 2 workers killed or stopped, 2 restarted
+    killed = [torch.load(tmp_path/f'rank{r}.pt') for r in range(2)]
+    assert [(o['attempt'], o['first']) for o in killed] == [(1, 15), (1, 15)]   # restarted, resumed after step 14
+    for a, b in zip(killed, two): assert a['loss'] == b['loss'] and torch.equal(a['params'], b['params'])
