@@ -80,3 +80,41 @@ def test_valley_threshold_by_hand():
     assert valley(lrs, losses, k=0) == lrs[4]
     assert valley(lrs[:5], [5., 4., 3., 2., 1.], k=0) == lrs[2]    # five losses are enough: (0 + 4) // 2 = 2
     with pytest.raises(ValueError, match='only 4 losses'): valley(lrs[:4], [4., 3., 2., 1.], k=0)
+
+
+def test_valley_takes_any_positive_drop_and_its_threshold_exactly():
+    lrs = [10. ** (i - 5) for i in range(10)]
+    # a drop of 0.4, below 1: still a valley; (0 + 4) // 2 = 2
+    assert valley(lrs[:5], [1.0, 0.9, 0.8, 0.7, 0.6], k=0) == lrs[2]
+    # drop 10, threshold 11 - 10/10 = 10 exactly: index 2 (10.0) counts as still at the start, so (2 + 5) // 2 = 3
+    assert valley(lrs, [11., 6., 10., 5., 3., 1., 2., 2., 2., 2.], k=0) == lrs[3]
+    # drop 9, threshold 9.1: index 2 (9.15) is in, index 3 (9.05) is out: (2 + 7) // 2 = 4 (a tenth is a tenth: with
+    # drop/11 the threshold 9.18 drops index 2, with drop/9 the threshold 9.0 takes index 3)
+    assert valley(lrs, [10., 8., 9.15, 9.05, 6., 4., 2., 1., 3., 20.], k=0) == lrs[4]
+
+
+def test_lr_find_needs_five_steps():
+    from torch import nn
+    from sgdlab import linear_data, lr_find
+    x, y = linear_data(20, seed=0)
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    with pytest.raises(ValueError, match='num_it=4'): lr_find(lambda xb: xb@a, x, y, params=[a], num_it=4)
+    assert len(lr_find(lambda xb: xb@a, x, y, params=[a], num_it=5, start_lr=1e-3, end_lr=1.).losses) == 5
+
+
+def test_lr_find_plot_draws_the_sweep():
+    "The sweep on a log axis, the suggestion marked, the y range from 5% below the lowest loss to 20% above the top"
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from sgdlab.schedule import LRFind
+    r = LRFind(lrs=[1e-3, 1e-2, 1e-1, 1., 10.], losses=[3., 4., 2., 1., 5.], suggestion=1e-1, stopped=False)
+    ax = r.plot()
+    line, mark = ax.lines
+    assert list(line.get_xdata()) == r.lrs and list(line.get_ydata()) == r.losses and ax.get_xscale() == 'log'
+    assert list(mark.get_xdata()) == [1e-1] and list(mark.get_ydata()) == [2.]
+    # the lowest loss is 1, the highest before it 4: from 1 - 0.05*3 = 0.85 to 4 + 0.2*3 = 4.6
+    assert ax.get_ylim() == pytest.approx((0.85, 4.6))
+    assert ax.get_xlabel() == 'learning rate (log scale)' and ax.get_ylabel() == 'loss'
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ['valley: lr=0.1']
+    assert tuple(ax.figure.get_size_inches()) == (5., 3.)
+    plt.close(ax.figure)
