@@ -3,8 +3,8 @@ from functools import partial
 import pytest, torch
 from torch import nn
 from sgdlab import (SGD, Callback, CancelBatchException, CancelEpochException, CancelFitException, CancelStepException,
-                    EarlyStoppingCallback, Learner, Recorder,
-                    ValidateCallback, fit, linear_data, mse)
+                    EarlyStoppingCallback, Learner, ParamScheduler, Recorder,
+                    ValidateCallback, fit, linear_data, mse, sched_lin)
 
 def line(n=100, seed=0): return linear_data(n, seed=seed)
 def param(): return nn.Parameter(torch.tensor([-1., 1.]))
@@ -236,3 +236,37 @@ def test_every_test_the_contracts_name_exists():
     assert len(refs) >= 25  # the section names 29 today
     missing = [(f, n) for f, n in refs if not re.search(rf'^def {n}\(', (root / f).read_text(), re.M)]
     assert not missing, f"the Contracts name tests that do not exist: {missing}"
+
+def _line_learner(lr):
+    x, y = line(40)
+    a = param()
+    return Learner(lambda x: x@a, x, y, params=[a], lr=lr, bs=10, seed=0)
+
+@pytest.mark.parametrize('first', ['number', 'schedule'])
+@pytest.mark.parametrize('then', ['number', 'schedule'])
+def test_learn_lr_set_between_fits_is_what_the_next_fit_runs(first, then):
+    "A schedule set between fits replaces the number or the schedule before it; a number replaces a schedule"
+    lrs = {'number': (0.1, 0.01), 'schedule': (sched_lin(0.1, 0.2), sched_lin(0.01, 0.02))}
+    learn = _line_learner(lrs[first][0])
+    learn.fit(1)
+    learn.lr = new = lrs[then][1]
+    h = learn.fit(1)
+    if then == 'number': assert (h.lr, h.lrs, learn.opt.lr) == (0.01, [], 0.01)
+    else: assert h.lr is None and h.lrs == [new(i / 4) for i in range(4)] and learn.opt.lr == new(3 / 4)
+    assert sum(isinstance(c, ParamScheduler) for c in learn.cbs) == (then == 'schedule')
+
+def test_learn_lr_is_checked_when_set():
+    learn = _line_learner(0.1)
+    with pytest.raises(ValueError, match='lr=0 must be a positive'): learn.lr = 0
+    assert learn.lr == 0.1
+
+def test_ones_own_param_scheduler_follows_learn_lr():
+    "A ParamScheduler for momentum only takes the lr schedule from learn.lr, at each fit"
+    x, y = line(40)
+    a = param()
+    learn = Learner(lambda x: x@a, x, y, params=[a], lr=0.1, bs=10, seed=0, opt_func=partial(SGD, mom=0.9),
+                    cbs=[ParamScheduler({'mom': sched_lin(0.95, 0.85)})])
+    learn.fit(1)
+    learn.lr = s = sched_lin(0.01, 0.02)
+    h = learn.fit(1)
+    assert h.lrs == [s(i / 4) for i in range(4)] and sum(isinstance(c, ParamScheduler) for c in learn.cbs) == 1
