@@ -270,3 +270,18 @@ def test_ones_own_param_scheduler_follows_learn_lr():
     learn.lr = s = sched_lin(0.01, 0.02)
     h = learn.fit(1)
     assert h.lrs == [s(i / 4) for i in range(4)] and sum(isinstance(c, ParamScheduler) for c in learn.cbs) == 1
+
+def test_fit_leaves_each_layer_in_the_mode_it_found_it_in():
+    "A Dropout (or a frozen BatchNorm) put in eval mode by hand is in eval mode again after fit, validation included"
+    x, y = line(40)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.Dropout(0.5), nn.Linear(8, 1))
+    for frozen in ([1, 2], []):
+        model.train()
+        for i in frozen: model[i].eval()
+        before = [m.training for m in model.modules()]
+        fit(model, x, y[:, None], lr=0.01, bs=10, epochs=2, valid=(x, y[:, None]))
+        assert [m.training for m in model.modules()] == before
+    model.eval()
+    fit(model, x, y[:, None], lr=0.01, bs=10, epochs=1)
+    assert not any(m.training for m in model.modules())
