@@ -285,3 +285,18 @@ def test_fit_leaves_each_layer_in_the_mode_it_found_it_in():
     model.eval()
     fit(model, x, y[:, None], lr=0.01, bs=10, epochs=1)
     assert not any(m.training for m in model.modules())
+
+def test_every_layer_trains_in_train_mode_validates_in_eval_mode_and_is_restored_after_a_failure():
+    x, y = line(40)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.Dropout(0.5), nn.Linear(8, 1))
+    model.eval()
+    seen = []
+    class Modes(Callback):
+        def after_loss(self, learn): seen.append(('train', all(m.training for m in learn.model.modules())))
+        def before_validate(self, learn): seen.append(('valid', any(m.training for m in learn.model.modules())))
+    fit(model, x, y[:, None], lr=0.01, bs=20, epochs=1, valid=(x, y[:, None]), cbs=[Modes()])
+    assert seen == [('train', True), ('train', True), ('valid', False)]
+    class Boom(Exception): pass
+    with pytest.raises(Boom): fit(model, x, y[:, None], lr=0.01, bs=20, epochs=1, cbs=[Raise('after_loss', Boom(), 1)])
+    assert not any(m.training for m in model.modules())
