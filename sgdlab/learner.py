@@ -67,8 +67,9 @@ class Learner:
         self._lr_scheduler()
         self._build_hooks()
         self._make_opt()
-        self.hist = History(steps_per_epoch=len(self.dl), lr=None if callable(self.lr) else self.lr, bs=self.bs,
-                            epoch_spans=[])
+        scheduled = callable(self.lr) or any(isinstance(c, ParamScheduler) and 'lr' in c.scheds for c in self._cbs)
+        self.hist = History(steps_per_epoch=len(self.dl), lr=None if scheduled else self.lr, bs=self.bs,
+                            epoch_spans=[])  # a scheduled lr is in `hist.lrs`, step by step
         self.step, self.epoch, self.start_batch, self.loss, self.failed = 0, 0, 0, None, False
         self.recorder, self.epoch_cancelled = None, False
         self.resume = resume  # the callback restoring it sets `step`, `epoch`, `start_batch`; clears this

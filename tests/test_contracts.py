@@ -300,3 +300,11 @@ def test_every_layer_trains_in_train_mode_validates_in_eval_mode_and_is_restored
     class Boom(Exception): pass
     with pytest.raises(Boom): fit(model, x, y[:, None], lr=0.01, bs=20, epochs=1, cbs=[Raise('after_loss', Boom(), 1)])
     assert not any(m.training for m in model.modules())
+
+def test_a_param_scheduler_for_lr_leaves_hist_lr_empty():
+    "lr=0.1 with a ParamScheduler that schedules lr: the History must not say lr=0.1, which no step used"
+    x, y = line(40)
+    a = param()
+    s = sched_lin(0.01, 0.02)
+    h = fit(lambda x: x@a, x, y, params=[a], lr=0.1, bs=10, epochs=1, cbs=[ParamScheduler({'lr': s})])
+    assert h.lr is None and h.lrs == [s(i / 4) for i in range(4)] and 'lr scheduled 0.01 to 0.0175' in repr(h)
