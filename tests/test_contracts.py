@@ -308,3 +308,17 @@ def test_a_param_scheduler_for_lr_leaves_hist_lr_empty():
     s = sched_lin(0.01, 0.02)
     h = fit(lambda x: x@a, x, y, params=[a], lr=0.1, bs=10, epochs=1, cbs=[ParamScheduler({'lr': s})])
     assert h.lr is None and h.lrs == [s(i / 4) for i in range(4)] and 'lr scheduled 0.01 to 0.0175' in repr(h)
+
+def test_fit_2_then_2_is_fit_4_with_torchs_dataloader_too():
+    "torch's DataLoader as x, shuffled by its own generator: the second fit goes on with the next epochs' orders"
+    from torch.utils.data import DataLoader as TorchDL, TensorDataset
+    x, y = linear_data(64, seed=0)
+    def run(fits):
+        torch.manual_seed(0)  # only for the layer's initial weights
+        model = nn.Linear(2, 1)
+        dl = TorchDL(TensorDataset(x, y[:, None]), batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(2))
+        learn = Learner(model, dl, lr=0.05, opt_func=partial(SGD, mom=0.9))
+        return [l for n in fits for l in learn.fit(n).loss], [p.detach().clone() for p in model.parameters()]
+    (l4, p4), (l22, p22) = run([4]), run([2, 2])
+    assert l4 == l22 and all(torch.equal(a, b) for a, b in zip(p4, p22))
+    assert run([2])[0] != run([2, 2])[0][8:]  # the third and fourth epochs are not the first two again
