@@ -322,3 +322,31 @@ def test_fit_2_then_2_is_fit_4_with_torchs_dataloader_too():
     (l4, p4), (l22, p22) = run([4]), run([2, 2])
     assert l4 == l22 and all(torch.equal(a, b) for a, b in zip(p4, p22))
     assert run([2])[0] != run([2, 2])[0][8:]  # the third and fourth epochs are not the first two again
+
+def test_a_fit_that_fails_before_it_starts_restores_no_modes_of_an_earlier_fit():
+    "Fit 1 found the model in eval mode; fit 2, with the model in train mode, fails in an early before_fit"
+    x, y = line(40)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.Dropout(0.5), nn.Linear(8, 1))
+    class Early(Callback):
+        order, fail = -50, False  # before TrainEvalCallback's before_fit
+        def before_fit(self, learn):
+            if self.fail: raise RuntimeError('no')
+    early = Early()
+    learn = Learner(model, x, y[:, None], lr=0.01, bs=20, cbs=[early])
+    model.eval()
+    learn.fit(1)
+    model.train()
+    early.fail = True
+    with pytest.raises(RuntimeError, match='no'): learn.fit(1)
+    assert all(m.training for m in model.modules())
+
+def test_learn_lr_changed_at_every_fit():
+    "A number, then two schedules, then a number: each fit runs the lr it was given, with one ParamScheduler at most"
+    s1, s2 = sched_lin(0.1, 0.2), sched_lin(0.01, 0.02)
+    learn = _line_learner(0.1)
+    for lr in (s1, s2, 0.01):
+        learn.lr = lr
+        h = learn.fit(1)
+        assert h.lrs == ([] if lr == 0.01 else [lr(i / 4) for i in range(4)])
+        assert sum(isinstance(c, ParamScheduler) for c in learn.cbs) == (lr != 0.01)
