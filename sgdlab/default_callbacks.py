@@ -21,7 +21,7 @@ __all__ = ['TrainEvalCallback', 'DeviceCallback', 'FirstStepCheck', 'Recorder', 
 
 # %% ../nbs/03e_default_callbacks.ipynb #3d2fa20c
 class TrainEvalCallback(Callback):
-    "Train in `model.train()` mode, validate in `model.eval()` mode, and restore the model's mode at the end"
+    "Train in `model.train()` mode, validate in `model.eval()` mode, and restore each layer's mode at the end"
     order, module = -10, None
     def before_fit(self, learn):
         self.module = learn.model if isinstance(learn.model, nn.Module) else None
