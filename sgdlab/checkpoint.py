@@ -69,6 +69,11 @@ def _whole(v, name: str) -> int:
         raise ValueError(f"CheckpointCallback: {name}={v!r} must be a positive whole number of steps, e.g. 100")
     return int(v)
 
+def _global_shuffle(dl) -> bool:
+    "Do the batches come from torch's DataLoader shuffled by torch's global random state, which no checkpoint holds?"
+    sampler = getattr(getattr(dl, 'dl', dl), 'sampler', None)  # fit wraps torch's DataLoader; `.dl` is the loader
+    return isinstance(sampler, torch.utils.data.RandomSampler) and sampler.generator is None
+
 class CheckpointCallback(Callback):
     "Every `every` steps, save all that a fit needs to continue exactly to `path`, atomically; `fit(resume=)` reads it"
     order = 50 # after the Recorder, whose stride it restores
@@ -78,6 +83,11 @@ class CheckpointCallback(Callback):
         self.path, self.every = Path(path), _whole(every, 'every')
 
     def before_fit(self, learn):
+        if _global_shuffle(learn.dl):
+            raise ValueError("CheckpointCallback: x is torch's DataLoader with shuffle=True and no generator=, so its "
+                             "order comes from torch's global random state, which a checkpoint cannot hold: a resumed "
+                             "fit would train on other batches. Give the DataLoader its own generator, e.g. "
+                             "DataLoader(ds, bs, shuffle=True, generator=torch.Generator().manual_seed(0))")
         if learn.rank == 0:
             for p in stale_files(self.path): p.unlink(missing_ok=True)  # left by a process killed while saving
         if learn.resume is not None: self.restore(learn, load_checkpoint(learn.resume)); learn.resume = None

@@ -106,7 +106,7 @@ class DataLoader:
     def _batches(self, idx: Tensor) -> list[Tensor]:
         "The indices of this rank's part of each global batch"
         bs, nb, k = self.bs, len(self), self.world_size
-        if k == 1: return idx.split(bs)[:nb]
+        if k == 1: return idx.split(min(bs, self.n))[:nb]  # torch's split overflows at a bs beyond int64
         full, s = min(nb, len(idx) // bs), bs // k
         out = list(idx[:full*bs].view(full, bs)[:, self.rank*s:(self.rank+1)*s].unbind(0))  # one view, all full batches
         if nb > full: out.append(idx[full*bs:].tensor_split(k)[self.rank])  # a short last batch, split evenly
@@ -114,7 +114,8 @@ class DataLoader:
 
     def _tensor_batches(self):
         cols = self.cols
-        if not self.shuffle and self.world_size == 1: return zip(*(t.split(self.bs)[:len(self)] for t in cols))
+        if not self.shuffle and self.world_size == 1:
+            return zip(*(t.split(min(self.bs, self.n))[:len(self)] for t in cols))
         idx = torch.randperm(self.n, generator=self.gen) if self.shuffle else torch.arange(self.n)
         on = {d: self._batches(idx.to(d)) for d in {t.device for t in cols}}  # one index copy per device and epoch
         return zip(*(map(t.__getitem__, on[t.device]) for t in cols))

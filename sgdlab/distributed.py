@@ -25,7 +25,7 @@ __all__ = ['init_distributed', 'average_grads', 'shard_dl', 'DataParallel', 'run
 # %% ../nbs/09_distributed.ipynb #85fb5247
 def init_distributed(
     backend: str|None = None, # 'nccl' or 'gloo'; `None` picks NCCL when CUDA is available, else gloo
-    timeout: float = 300., # seconds a collective waits for the other ranks before failing
+    timeout: float = 60., # seconds a rank waits for the others (to join, in a collective) before failing
 ) -> torch.device: # the device for this rank's model and data
     "Join the process group `torchrun` describes in the environment; return this rank's device (its GPU under NCCL)"
     backend = backend or ('nccl' if torch.cuda.is_available() else 'gloo')

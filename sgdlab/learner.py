@@ -113,6 +113,8 @@ class Learner:
         self.model, self.loss_func, self.opt_func, self.lr, self.bs = model, loss_func, opt_func, lr, bs
         self.params = _model_params(model, params)
         self.dl = _train_dl(x, y, bs, seed)
+        if bs is None:  # a DataLoader's own batch size, so that the History does not read as full batch
+            self.bs = getattr(self.dl, 'bs', None) or getattr(getattr(self.dl, 'dl', None), 'batch_size', None)
         self.valid, self.metrics = _valid_pair(valid), _named_metrics(metrics)
         if self.metrics and self.valid is None:
             raise ValueError("fit: metrics are measured on validation data; pass valid=(x_valid, y_valid) "

@@ -208,6 +208,10 @@ ROWS = [
     Row('DataLoader', 'bs = 2.5', lambda c: DataLoader((X, Y), bs=2.5), Err(ValueError, ('bs=2.5',))),
     Row('DataLoader', 'bs = 0', lambda c: DataLoader((X, Y), bs=0), Err(ValueError, ('bs=0',))),
     Row('DataLoader', 'bs larger than n', lambda c: [len(xb) for xb, _ in DataLoader((X, Y), bs=100)], Ok(lambda r: r == [10])),
+    Row('DataLoader', 'bs = 10**20, beyond int64', lambda c: [len(xb) for xb, _ in DataLoader((X, Y), bs=10**20)],
+        Ok(lambda r: r == [10])),
+    Row('DataLoader', 'bs = 10**20, shuffled', lambda c: [len(xb) for xb, _ in DataLoader((X, Y), bs=10**20, shuffle=True)],
+        Ok(lambda r: r == [10])),
     Row('DataLoader', 'x and y of different lengths', lambda c: DataLoader((X, Y[:4])), Err(ValueError, ('different lengths', '[10, 4]'))),
     Row('DataLoader', 'numpy arrays', lambda c: [len(xb) for xb, _ in DataLoader((X.numpy(), Y.numpy()), bs=4)], Ok(lambda r: r == [4, 4, 2])),
     Row('DataLoader', 'a list of (x, y) items', lambda c: [tuple(xb.shape) for xb, _ in DataLoader(list(zip(X, Y)), bs=4)], Ok(lambda r: r == [(4, 2)] * 2 + [(2, 2)])),
@@ -422,6 +426,12 @@ ROWS = [
     Row('CheckpointCallback', 'path in an unwritable folder', lambda c: fit_lin(bs=5, cbs=[CheckpointCallback(f'{UNWRITABLE}/ck.pt', every=1)]), Err(PermissionError, ('CheckpointCallback', UNWRITABLE))),
     Row('CheckpointCallback', 'every = 0', lambda c: CheckpointCallback(c.tmp/'ck.pt', every=0), Err(ValueError, ('every=0', 'positive'))),
     Row('CheckpointCallback', 'every = 2.5', lambda c: CheckpointCallback(c.tmp/'ck.pt', every=2.5), Err(ValueError, ('every=2.5',))),
+    Row('CheckpointCallback', "torch's shuffling DataLoader without a generator",
+        lambda c: fit_lin(torch_dl(X, Y, 4, shuffle=True), None, cbs=[CheckpointCallback(c.tmp/'ck.pt')]),
+        Err(ValueError, ('CheckpointCallback', 'no generator=', 'generator=torch.Generator()'))),
+    Row('CheckpointCallback', "torch's shuffling DataLoader with a generator",
+        lambda c: fit_lin(torch_dl(X, Y, 4, shuffle=True, generator=torch.Generator().manual_seed(0)), None,
+                          cbs=[CheckpointCallback(c.tmp/'ck.pt', every=2)]).loss, Ok(lambda r: len(r) == 3)),
     Row('CheckpointCallback', 'numpy int every', lambda c: CheckpointCallback(c.tmp/'ck.pt', every=np.int64(3)).every, Ok(lambda r: r == 3)),
     Row('Learner', 'resume= without the callback that reads it', lambda c: learner(bs=5).fit(1, resume=c.tmp/'ck.pt'), Err(ValueError, ('no callback restored', 'CheckpointCallback'))),
     Row('load_checkpoint', 'missing file', lambda c: load_checkpoint(c.tmp/'none.pt'), Err(FileNotFoundError, ('no checkpoint at', 'resume='))),
@@ -684,10 +694,10 @@ def _hist_file(c, **fields):
     return c.tmp / 'old_hist.pt'
 
 
-def torch_dl(x, y, bs):
-    "torch's own DataLoader over `x` (and `y`, unless None), unshuffled"
+def torch_dl(x, y, bs, **kwargs):
+    "torch's own DataLoader over `x` (and `y`, unless None), unshuffled unless `kwargs` say otherwise"
     from torch.utils.data import DataLoader as TorchDL, TensorDataset
-    return TorchDL(TensorDataset(x) if y is None else TensorDataset(x, y), batch_size=bs)
+    return TorchDL(TensorDataset(x) if y is None else TensorDataset(x, y), batch_size=bs, **kwargs)
 
 # helpers for the issue 20 (edges) rows
 import torch.nn.functional as F

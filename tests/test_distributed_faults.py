@@ -1,8 +1,9 @@
 "Faults under torchrun (issue 21): run_distributed ends on time, names the rank still running, and leaves no process"
-import os, signal, subprocess, sys, time
+import datetime, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
-from sgdlab.distributed import run_distributed
+import torch.distributed as dist
+from sgdlab.distributed import init_distributed, run_distributed
 
 # Each rank writes its pid, torchrun's pid (its parent) and any child's pid to `pids<rank>` in the folder argv[1].
 HEAD = r'''
@@ -22,6 +23,14 @@ HANG_IN_COLLECTIVE = HEAD + r'''
 import torch, torch.distributed as dist
 from sgdlab.distributed import init_distributed
 init_distributed('gloo', timeout=60)
+if rank == '1': time.sleep(300)
+dist.all_reduce(torch.ones(1))
+'''
+# Rank 1 hangs outside any collective; rank 0 waits for it in one, with a collective timeout of 3 s.
+HUNG_PEER = HEAD + r'''
+import torch, torch.distributed as dist
+from sgdlab.distributed import init_distributed
+init_distributed('gloo', timeout=3)
 if rank == '1': time.sleep(300)
 dist.all_reduce(torch.ones(1))
 '''
@@ -100,6 +109,22 @@ def test_a_rank_hung_in_a_collective_keeps_both_ranks_running(tmp_path):
     assert 'with ranks 0, 1 of 2 still running' in str(err)
     assert took < 8 + 15, took
     _nothing_left(tmp_path, 3)
+
+def test_a_hung_peer_fails_the_collective_at_its_timeout(tmp_path):
+    "init_distributed's timeout reaches the process group: rank 0 gives up after 3 s, not run_distributed's 60 s"
+    err, took = _run(tmp_path, HUNG_PEER, timeout=60)
+    assert isinstance(err, RuntimeError), err
+    assert 'failed (exit code 1) with [rank0]: ' in str(err) and 'Timed out waiting 3000ms' in str(err), err
+    assert 3 < took < 3 + 30, took         # the collective's 3 s and the start-up; torchrun then stops rank 1
+    _nothing_left(tmp_path, 3)
+
+def test_the_default_collective_timeout_is_a_minute(monkeypatch):
+    "Without `timeout=`, init_distributed asks torch for a process group that waits 60 s (torch's own: 30 min)"
+    seen = {}
+    monkeypatch.setattr(dist, 'is_initialized', lambda: False)
+    monkeypatch.setattr(dist, 'init_process_group', lambda backend, timeout, **kw: seen.update(b=backend, t=timeout))
+    init_distributed('gloo')
+    assert seen == dict(b='gloo', t=datetime.timedelta(seconds=60))
 
 @pytest.mark.parametrize('code', [0, 3])
 def test_a_rank_that_exits_early_fails_the_run_quickly(tmp_path, code):

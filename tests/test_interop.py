@@ -279,3 +279,15 @@ def test_resume_on_torch_dataloader_with_a_generator_is_exact(tmp_path):
     a, l = learner(); l.add_cbs([CheckpointCallback(ck, 5), StopAt()]); l.fit(4)
     a, l = learner(); l.add_cb(CheckpointCallback(ck, 5)); got = l.fit(4, resume=ck).loss, a.detach()
     assert got[0] == want[0] and torch.equal(got[1], want[1])
+
+
+def test_a_dataloader_fit_records_its_batch_size():
+    "A fit on a DataLoader (torch's or sgdlab's) records the loader's batch size, not None, which means full batch"
+    from torch.utils.data import DataLoader as TorchDL, TensorDataset
+    from sgdlab import DataLoader
+    for dl in (TorchDL(TensorDataset(X, Y), batch_size=5), DataLoader((X, Y), bs=5)):
+        a = nn.Parameter(torch.tensor([-1., 1.]))
+        hist = fit(lambda x: x@a, dl, params=[a], lr=0.1, steps=2)
+        assert hist.bs == 5 and 'bs=5' in repr(hist)
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    assert fit(lambda x: x@a, X, Y, params=[a], lr=0.1, steps=2).bs is None   # full batch

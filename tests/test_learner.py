@@ -311,3 +311,20 @@ def test_recorder_keeps_a_few_numbers_as_lists_until_it_flushes():
     assert seen['before'] is list and type(seen['after']) is tuple and seen['after'][0].shape == (2,)
     assert h.param_steps == list(range(10)) and all(type(s) is tuple and s[0].dtype == torch.float32 for s in h.params)
     assert torch.equal(h.params[0][0], torch.tensor([-1., 1.])) and not h.params[0][0].requires_grad
+
+
+class _Rank0Counter(Callback):
+    "A callback for the process of rank 0 only, counting the batches it saw"
+    rank0_only = True
+    def before_fit(self, learn): self.n = 0
+    def after_batch(self, learn): self.n += 1
+
+def test_rank0_only_callbacks_run_in_a_single_process():
+    "Outside data-parallel training the one process is rank 0: a `rank0_only` callback runs there, at every event"
+    a = nn.Parameter(torch.tensor([-1., 1.]))
+    x, y = linear_data(20, seed=0)
+    cb = _Rank0Counter()
+    learn = Learner(lambda xb: xb@a, x, y, params=[a], lr=0.1, bs=5, cbs=[cb])
+    assert learn.rank == 0
+    learn.fit(2)
+    assert cb.n == 8 and learn.rank == 0

@@ -39,7 +39,9 @@ MODULES = {
                               'or metric or model or loss or integer or indices or targets or stray or validation']),
     'callback': ('03d_callback', [*_LEARN, '-k', 'callback or Callback or cancel or Cancel or learner']),
     'default_callbacks': ('03e_default_callbacks', [*_LEARN, '-k', 'fit or record or callback or learner or valid']),
-    'learner': ('04_learner', [*_LEARN, '-k', 'fit or history or epoch_loss or learner or callback or record']),
+    'learner': ('04_learner', [*_LEARN, 'tests/test_checkpoint.py', 'tests/test_alignment.py', 'tests/test_fits.py',
+                               '-k', 'fit or history or epoch_loss or learner or callback or record or diverg or error '
+                                     'or rank or resume or span or cancel or training']),
     'callbacks': ('04a_callbacks', ['tests/test_trackers.py', 'tests/test_learner.py', 'tests/test_bad_inputs.py',
                                     '-k', 'track or Track or Stopping or SaveModel or monitor or comp or min_delta or '
                                           'patience or epoch or best']),
@@ -89,6 +91,7 @@ def _line_mutants(module: str, lineno: int, line: str) -> list[Mutant]:
     toks = _tokens(body)
     if toks is None: return []
     out = []
+    code_end = next((t.start[1] for t in toks if t.type == tokenize.COMMENT), len(body))  # a docment is not code
     def put(start, end, new, kind):
         out.append(Mutant(module, lineno, kind, line, indent + body[:start] + new + body[end:]))
     prev = None
@@ -105,11 +108,11 @@ def _line_mutants(module: str, lineno: int, line: str) -> list[Mutant]:
             put(c0, c1, str(int(t.string) + 1), 'index')
         prev = t
     # index mix-ups: [0] <-> [1], [:, 0] <-> [:, 1], [-1] -> [0]
-    for m in re.finditer(r'\[(:, )?(-1|0|1)\]', body):
+    for m in re.finditer(r'\[(:, )?(-1|0|1)\]', body[:code_end]):
         new = {'0': '1', '1': '0', '-1': '0'}[m[2]]
         out.append(Mutant(module, lineno, 'index', line, indent + body[:m.start(2)] + new + body[m.end(2):]))
     # swapped arguments of a call with two simple arguments
-    for m in re.finditer(r'(\w+)\(([\w.]+(?:\[[^\]]*\])?), ([\w.]+(?:\[[^\]]*\])?)\)', body):
+    for m in re.finditer(r'(\w+)\(([\w.]+(?:\[[^\]]*\])?), ([\w.]+(?:\[[^\]]*\])?)\)', body[:code_end]):
         if m[1] not in ('range', 'isinstance', 'getattr', 'hasattr', 'setattr', 'print', 'zip', 'enumerate'):
             out.append(Mutant(module, lineno, 'swapped args', line, indent + body[:m.start(2)] + f'{m[3]}, {m[2]}' + body[m.end(3):]))
     # a forgotten statement: an in-place call on its own line (e.g. `p.grad.zero_()`, `opt.step()`) becomes `pass`
@@ -187,11 +190,12 @@ def main(argv=None):
     ap.add_argument('--timeout', type=float, default=300, help='seconds per test run; a mutant that hangs counts as killed')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--list', action='store_true', help='only list the mutants that would run')
+    ap.add_argument('--lines', nargs='+', type=int, help="only the mutants of these line numbers (a survivor's re-run)")
     args = ap.parse_args(argv)
     rng, t0 = random.Random(args.seed), time.time()
     plan = {}
     for mod in args.modules:
-        ms = mutants(mod)
+        ms = [m for m in mutants(mod) if not args.lines or m.lineno in args.lines]
         plan[mod] = rng.sample(ms, min(len(ms), args.max_mutants)) if args.max_mutants else ms
         print(f"{mod}: {len(ms)} mutants, running {len(plan[mod])}", flush=True)
     if args.list:
