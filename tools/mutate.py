@@ -41,7 +41,7 @@ MODULES = {
     'default_callbacks': ('03e_default_callbacks', [*_LEARN, 'tests/test_contracts.py',
                                                     '-k', 'fit or record or callback or learner or valid or mode']),
     'learner': ('04_learner', [*_LEARN, 'tests/test_checkpoint.py', 'tests/test_alignment.py', 'tests/test_fits.py',
-                               'tests/test_contracts.py',
+                               'tests/test_contracts.py', 'tests/test_interop.py',
                                '-k', 'fit or history or epoch_loss or learner or callback or record or diverg or error '
                                      'or rank or resume or span or cancel or training or lr or mode']),
     'callbacks': ('04a_callbacks', ['tests/test_trackers.py', 'tests/test_learner.py', 'tests/test_bad_inputs.py',
