@@ -82,6 +82,9 @@ def _train_dl(x, y, bs, seed):
         if y is not None or bs is not None:
             raise ValueError("fit: x is already a DataLoader, which holds the targets and the batch size; "
                              "leave out y and bs")
+        if seed is not None:  # it would be ignored: the DataLoader shuffles (or not) by itself
+            raise ValueError("fit: x is already a DataLoader, which does its own shuffling; leave out seed, and give "
+                             "the DataLoader its generator, e.g. generator=torch.Generator().manual_seed(0)")
         if isinstance(x, DataLoader): return x
         try: n = None if isinstance(x, Iterator) else len(x)
         except TypeError: n = None

@@ -21,12 +21,14 @@ __all__ = ['TrainEvalCallback', 'DeviceCallback', 'FirstStepCheck', 'Recorder', 
 
 # %% ../nbs/03e_default_callbacks.ipynb #3d2fa20c
 class TrainEvalCallback(Callback):
-    "Train in `model.train()` mode, validate in `model.eval()` mode, and restore the model's mode at the end"
+    "Train in `model.train()` mode, validate in `model.eval()` mode, and restore each layer's mode at the end"
     order, module = -10, None
     def before_fit(self, learn):
         self.module = learn.model if isinstance(learn.model, nn.Module) else None
-        if self.module is not None: self.was_training = self.module.training; self.module.train()
         learn.training = True
+        if self.module is None: return
+        self.modes = [(m, m.training) for m in self.module.modules()]  # each layer's: a frozen BatchNorm's eval too
+        self.module.train()
     def before_validate(self, learn):
         learn.training = False
         if self.module is not None: self.module.eval()
@@ -35,7 +37,9 @@ class TrainEvalCallback(Callback):
         if self.module is not None: self.module.train()
     def after_fit(self, learn):
         learn.training = False
-        if self.module is not None: self.module.train(self.was_training)
+        if self.module is None: return
+        for m, mode in self.modes: m.train(mode)  # parents first, so that each layer ends in its own mode
+        self.module = None  # this fit's: a next fit that fails before `before_fit` restores nothing stale
 
 # %% ../nbs/03e_default_callbacks.ipynb #2d4294ae
 class DeviceCallback(Callback):

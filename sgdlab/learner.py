@@ -64,10 +64,12 @@ class Learner:
         "Train for `epochs` or `steps` and return the `History`"
         n_epochs, self.n_steps = _plan(epochs, steps, len(self.dl))
         self.rank, self._skipped = world()[0], set()
+        self._lr_scheduler()
         self._build_hooks()
         self._make_opt()
-        self.hist = History(steps_per_epoch=len(self.dl), lr=None if callable(self.lr) else self.lr, bs=self.bs,
-                            epoch_spans=[])
+        scheduled = callable(self.lr) or any(isinstance(c, ParamScheduler) and 'lr' in c.scheds for c in self._cbs)
+        self.hist = History(steps_per_epoch=len(self.dl), lr=None if scheduled else self.lr, bs=self.bs,
+                            epoch_spans=[])  # a scheduled lr is in `hist.lrs`, step by step
         self.step, self.epoch, self.start_batch, self.loss, self.failed = 0, 0, 0, None, False
         self.recorder, self.epoch_cancelled = None, False
         self.resume = resume  # the callback restoring it sets `step`, `epoch`, `start_batch`; clears this
@@ -108,7 +110,7 @@ class Learner:
         metrics: Sequence[Callable]|Mapping = (), # `metric(preds, targets)` functions (or a dict) evaluated on `valid`
         cbs: Sequence[Callback] = (), # extra callbacks; one of a built-in type replaces the default
     ):
-        self.model, self.loss_func, self.opt_func, self.lr, self.bs = model, loss_func, opt_func, _fit_lr(lr), bs
+        self.model, self.loss_func, self.opt_func, self.lr, self.bs = model, loss_func, opt_func, lr, bs
         self.params = _model_params(model, params)
         self.dl = _train_dl(x, y, bs, seed)
         if bs is None:  # a DataLoader's own batch size, so that the History does not read as full batch
@@ -184,6 +186,20 @@ class Learner:
         "The optimizer, made on the first fit and kept (state and step count) by the next; a number `lr` is set again"
         if self.opt is None: self.opt = self.opt_func(self.params, lr=self.lr(0.) if callable(self.lr) else self.lr)
         elif not callable(self.lr): _setter(self.opt, 'lr')(self.lr)  # `learn.lr = 0.01` between fits takes effect
+
+    @property
+    def lr(self) -> float|Callable: return self._lr
+
+    @lr.setter
+    def lr(self, lr: float|Callable): self._lr = _fit_lr(lr)  # checked when set: `learn.lr = 0` is refused at once
+
+    def _lr_scheduler(self):
+        "The default ParamScheduler runs the schedule that `self.lr` holds now (set between fits), or none for a number"
+        mine = next((c for c in self._cbs if isinstance(c, ParamScheduler) and c.default), None)
+        if mine is not None and mine.scheds['lr'] is not self.lr: self.remove_cb(mine)
+        if callable(self.lr) and not any(isinstance(c, ParamScheduler) for c in self._cbs):
+            (sched := ParamScheduler({'lr': self.lr})).default = True  # as the one `_defaults` makes
+            self.add_cb(sched)
 
     @property
     def n_losses(self) -> int:

@@ -653,6 +653,8 @@ ROWS = [
         Ok(lambda r: len(r) == 4 and r[0] == one_cycle(0.1)(0.))),
     Row('fit', "torch's DataLoader as x", lambda c: fit_lin(torch_dl(X, Y, 4), None, epochs=2).loss, Ok(lambda r: len(r) == 6)),
     Row('fit', "torch's DataLoader and y", lambda c: fit_lin(torch_dl(X, Y, 4), Y), Err(ValueError, ('leave out y',))),
+    Row('fit', "torch's DataLoader and seed, which it would ignore", lambda c: fit_lin(torch_dl(X, Y, 4), None, seed=0),
+        Err(ValueError, ('leave out seed', 'generator='))),
     Row('fit', "torch's DataLoader of x alone", lambda c: fit_lin(torch_dl(X, None, 4), None), Err(ValueError, ('batch 0 of x', 'not a pair (xb, yb)'))),
     Row('fit', "torch's DataLoader of no rows", lambda c: fit_lin(torch_dl(X[:0], Y[:0], 4), None), Err(ValueError, ('no batches',))),
     Row('fit', 'an iterator of batches', lambda c: fit_lin(iter([(X, Y)]), None), Err(TypeError, ('no length', "torch's DataLoader"))),

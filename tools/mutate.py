@@ -38,10 +38,12 @@ MODULES = {
     'checks': ('03c_checks', [*_LEARN, 'tests/test_errors.py', '-k', 'fit or learner or Learner or dtype or device '
                               'or metric or model or loss or integer or indices or targets or stray or validation']),
     'callback': ('03d_callback', [*_LEARN, '-k', 'callback or Callback or cancel or Cancel or learner']),
-    'default_callbacks': ('03e_default_callbacks', [*_LEARN, '-k', 'fit or record or callback or learner or valid']),
+    'default_callbacks': ('03e_default_callbacks', [*_LEARN, 'tests/test_contracts.py',
+                                                    '-k', 'fit or record or callback or learner or valid or mode']),
     'learner': ('04_learner', [*_LEARN, 'tests/test_checkpoint.py', 'tests/test_alignment.py', 'tests/test_fits.py',
+                               'tests/test_contracts.py', 'tests/test_interop.py',
                                '-k', 'fit or history or epoch_loss or learner or callback or record or diverg or error '
-                                     'or rank or resume or span or cancel or training']),
+                                     'or rank or resume or span or cancel or training or lr or mode']),
     'callbacks': ('04a_callbacks', ['tests/test_trackers.py', 'tests/test_learner.py', 'tests/test_bad_inputs.py',
                                     '-k', 'track or Track or Stopping or SaveModel or monitor or comp or min_delta or '
                                           'patience or epoch or best']),
