@@ -107,14 +107,14 @@ def test_lr_find_plot_draws_the_sweep():
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from sgdlab.schedule import LRFind
-    r = LRFind(lrs=[1e-3, 1e-2, 1e-1, 1., 10.], losses=[3., 4., 2., 1., 5.], suggestion=1e-1, stopped=False)
+    r = LRFind(lrs=[1e-3, 1e-2, 1e-1, 1., 10.], losses=[3., 2., 4., 1., 5.], suggestion=1e-2, stopped=False)
     ax = r.plot()
     line, mark = ax.lines
     assert list(line.get_xdata()) == r.lrs and list(line.get_ydata()) == r.losses and ax.get_xscale() == 'log'
-    assert list(mark.get_xdata()) == [1e-1] and list(mark.get_ydata()) == [2.]
-    # the lowest loss is 1, the highest before it 4: from 1 - 0.05*3 = 0.85 to 4 + 0.2*3 = 4.6
+    assert list(mark.get_xdata()) == [1e-2] and list(mark.get_ydata()) == [2.]
+    # the lowest loss is 1, the highest before it 4 (just before it): from 1 - 0.05*3 = 0.85 to 4 + 0.2*3 = 4.6
     assert ax.get_ylim() == pytest.approx((0.85, 4.6))
     assert ax.get_xlabel() == 'learning rate (log scale)' and ax.get_ylabel() == 'loss'
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ['valley: lr=0.1']
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ['valley: lr=0.01']
     assert tuple(ax.figure.get_size_inches()) == (5., 3.)
     plt.close(ax.figure)
