@@ -99,6 +99,7 @@ def test_lr_find_needs_five_steps():
     x, y = linear_data(20, seed=0)
     a = nn.Parameter(torch.tensor([-1., 1.]))
     with pytest.raises(ValueError, match='num_it=4'): lr_find(lambda xb: xb@a, x, y, params=[a], num_it=4)
+    with pytest.raises(ValueError, match='num_it=7.5'): lr_find(lambda xb: xb@a, x, y, params=[a], num_it=7.5)
     assert len(lr_find(lambda xb: xb@a, x, y, params=[a], num_it=5, start_lr=1e-3, end_lr=1.).losses) == 5
 
 
