@@ -209,13 +209,24 @@ def _data_parallel(learn) -> list[Callback]:
 default_cbs['data_parallel'] = _data_parallel
 
 # %% ../nbs/09_distributed.ipynb #d2294954
-def _env() -> dict:
-    "The environment for the launched processes: this `sgdlab` on the path, one thread per process, restartable"
+def _restarts(torchrun_args) -> bool:
+    "Do these torchrun options ask for restarts (`--max-restarts N`, or `--max_restarts=N`, with N above 0)?"
+    args = [str(a) for a in torchrun_args]
+    for i, a in enumerate(args):
+        key, _, v = a.partition('=')
+        if key.replace('_', '-') == '--max-restarts':
+            v = v or (args[i + 1] if i + 1 < len(args) else '')
+            return v.isdigit() and int(v) > 0
+    return False
+
+def _env(restarts: bool = False) -> dict:
+    "The launched processes' environment: this `sgdlab` on the path, one thread per process, restartable if `restarts`"
     root = str(Path(find_spec('sgdlab').origin).resolve().parents[1])  # found, not imported: no import of the package
     path = os.pathsep.join(p for p in (root, os.environ.get('PYTHONPATH', '')) if p)
     env = {**os.environ, 'PYTHONPATH': path, 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '1')}
-    # a group restarted by --max-restarts must not read the dead group's addresses from torchrun's store (torch #135712)
-    env.setdefault('TORCH_DISABLE_SHARE_RDZV_TCP_STORE', '1')
+    # a group restarted by --max-restarts must not read the dead group's addresses from torchrun's store
+    # (torch #135712); only then: other runs keep torchrun's default, the store it shares with its workers
+    if restarts: env.setdefault('TORCH_DISABLE_SHARE_RDZV_TCP_STORE', '1')
     return env
 
 # %% ../nbs/09_distributed.ipynb #3ebaa228
@@ -348,8 +359,9 @@ def run_distributed(
                         f"{tuple(torchrun_args.split())!r}")
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={nprocs}',
            *map(str, torchrun_args), str(script), *map(str, args)]
+    env = _env(_restarts(torchrun_args))
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors='replace',
-                         env=_env(), start_new_session=True)  # Ctrl-C reaches this process only: we stop the rest
+                         env=env, start_new_session=True)  # Ctrl-C reaches this process only: we stop the rest
     tree, lines = _Tree(p.pid), []
     try: rc = _pump(p, tree, lines, time.monotonic() + timeout, echo)
     except BaseException as e:

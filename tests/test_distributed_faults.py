@@ -196,3 +196,16 @@ def test_bad_arguments_are_refused(tmp_path, kw, msg):
 def test_nccl_without_cuda_says_so():
     from sgdlab.distributed import init_distributed
     with pytest.raises(RuntimeError, match="backend='nccl' needs CUDA GPUs.*use backend='gloo'"): init_distributed('nccl')
+
+
+def test_the_store_variable_is_set_only_for_runs_that_restart(monkeypatch):
+    "TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1 only when torchrun_args ask for restarts; other runs keep torchrun's default"
+    from sgdlab.distributed import _env, _restarts
+    monkeypatch.delenv('TORCH_DISABLE_SHARE_RDZV_TCP_STORE', raising=False)
+    asks = [('--max-restarts', '1'), ('--max_restarts=2',), ('--max-restarts', '0'), (), ('--nnodes', '2'),
+            ('--max-restarts',)]
+    assert [_restarts(a) for a in asks] == [True, True, False, False, False, False]
+    assert 'TORCH_DISABLE_SHARE_RDZV_TCP_STORE' not in _env(False)
+    assert _env(True)['TORCH_DISABLE_SHARE_RDZV_TCP_STORE'] == '1'
+    monkeypatch.setenv('TORCH_DISABLE_SHARE_RDZV_TCP_STORE', '0')       # a user's own choice is kept
+    assert _env(True)['TORCH_DISABLE_SHARE_RDZV_TCP_STORE'] == '0'

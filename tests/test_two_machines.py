@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 from sgdlab import fit, linear_data
-from sgdlab.distributed import run_distributed, _env, _stop, _Tree
+from sgdlab.distributed import run_distributed, _env, _restarts, _stop, _Tree
 from test_distributed_faults import HEAD, _nothing_left, time_limit  # noqa: F401 (an autouse fixture: 150 s a test)
 
 COMMON = r'''
@@ -61,7 +61,8 @@ def two_launchers(script, d, timeout=90., extra: tuple = ()) -> list[int]:
         cmd = [sys.executable, '-m', 'torch.distributed.run', '--nnodes=2', '--nproc-per-node=1', *extra,
                '--rdzv-backend=c10d', f'--rdzv-endpoint=127.0.0.1:{port}', '--rdzv-id=two-machines',
                str(script), str(d)]                     # no --node-rank: the c10d rendezvous numbers the nodes
-        ps.append(subprocess.Popen(cmd, stdout=open(d/f'node{node}.log', 'w'), stderr=subprocess.STDOUT, env=_env(),
+        log = open(d/f'node{node}.log', 'w')
+        ps.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_env(_restarts(extra)),
                                    start_new_session=True))
     trees, end = [_Tree(p.pid) for p in ps], time.monotonic() + timeout
     try:
@@ -111,5 +112,7 @@ def test_two_machines_survive_a_killed_worker(tmp_path, runs):
     assert rcs == [0, 0], [(tmp_path/f'node{n}.log').read_text()[-2000:] for n in (0, 1)]
     _nothing_left(tmp_path, 6)              # 2 launchers, 2 workers killed or stopped, 2 restarted
     killed = [torch.load(tmp_path/f'rank{r}.pt') for r in range(2)]
-    assert [(o['attempt'], o['first']) for o in killed] == [(1, 15), (1, 15)]   # restarted, resumed after step 14
+    assert [o['first'] for o in killed] == [15, 15]                    # both restarted, resumed after step 14
+    # the killed rank's launcher counts a failure; the other one may restart for the new rendezvous without counting
+    assert killed[1]['attempt'] == 1 and killed[0]['attempt'] in (0, 1)
     for a, b in zip(killed, two): assert a['loss'] == b['loss'] and torch.equal(a['params'], b['params'])
