@@ -69,11 +69,6 @@ def _whole(v, name: str) -> int:
         raise ValueError(f"CheckpointCallback: {name}={v!r} must be a positive whole number of steps, e.g. 100")
     return int(v)
 
-def _global_shuffle(dl) -> bool:
-    "Do the batches come from torch's DataLoader shuffled by torch's global random state, which no checkpoint holds?"
-    sampler = getattr(getattr(dl, 'dl', dl), 'sampler', None)  # fit wraps torch's DataLoader; `.dl` is the loader
-    return isinstance(sampler, torch.utils.data.RandomSampler) and sampler.generator is None
-
 class CheckpointCallback(Callback):
     "Every `every` steps, save all that a fit needs to continue exactly to `path`, atomically; `fit(resume=)` reads it"
     order = 50 # after the Recorder, whose stride it restores
@@ -83,7 +78,7 @@ class CheckpointCallback(Callback):
         self.path, self.every = Path(path), _whole(every, 'every')
 
     def before_fit(self, learn):
-        if _global_shuffle(learn.dl):
+        if getattr(learn.dl, 'global_shuffle', False):  # torch's DataLoader without a generator
             raise ValueError("CheckpointCallback: x is torch's DataLoader with shuffle=True and no generator=, so its "
                              "order comes from torch's global random state, which a checkpoint cannot hold: a resumed "
                              "fit would train on other batches. Give the DataLoader its own generator, e.g. "

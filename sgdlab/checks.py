@@ -75,6 +75,13 @@ class _Batches:
     def gen(self):
         "The generator that draws a shuffling torch DataLoader's order, or None: a checkpoint saves and restores it"
         return getattr(self.dl, 'generator', None)
+    @property
+    def global_shuffle(self) -> bool:
+        "Does torch's DataLoader shuffle with torch's global random state (no `generator=`), which no checkpoint holds?"
+        sampler = getattr(self.dl, 'sampler', None)
+        return isinstance(sampler, torch.utils.data.RandomSampler) and sampler.generator is None
+    @property
+    def bs(self) -> int|None: return getattr(self.dl, 'batch_size', None)  # torch's DataLoader's; None if it has none
 
 def _train_dl(x, y, bs, seed):
     "The batches to train on: `x` itself if it is batches (a DataLoader), else full batch (`bs=None`) or minibatches"

@@ -114,7 +114,7 @@ class Learner:
         self.params = _model_params(model, params)
         self.dl = _train_dl(x, y, bs, seed)
         if bs is None:  # a DataLoader's own batch size, so that the History does not read as full batch
-            self.bs = getattr(self.dl, 'bs', None) or getattr(getattr(self.dl, 'dl', None), 'batch_size', None)
+            self.bs = getattr(self.dl, 'bs', None)
         self.valid, self.metrics = _valid_pair(valid), _named_metrics(metrics)
         if self.metrics and self.valid is None:
             raise ValueError("fit: metrics are measured on validation data; pass valid=(x_valid, y_valid) "

@@ -14,7 +14,7 @@ from torch import nn
 from .losses import mse
 from .optim import SGD, check_hyper
 from .callback import Callback, CancelFitException
-from .default_callbacks import Recorder
+from .default_callbacks import Recorder, _setter
 from .learner import Learner
 
 # %% auto #0
@@ -115,13 +115,6 @@ def one_cycle(
         lr.scheds = {'mom': combine_scheds(pcts, [sched_cos(m0, m1), sched_cos(m1, m2)])}
     return lr
 
-# %% ../nbs/08_schedule.ipynb #c07bac35
-def _set_lr(opt, lr: float):
-    "Set the learning rate of `opt`: sgdlab's optimizers by attribute, torch's in every param group"
-    if hasattr(opt, 'param_groups'):
-        for g in opt.param_groups: g['lr'] = lr
-    else: opt.lr = lr
-
 # %% ../nbs/08_schedule.ipynb #5e996038
 class LRFinder(Callback):
     "Grow the lr exponentially from `start_lr` to `end_lr`; record lr and loss; stop when the loss explodes; restore"
@@ -138,11 +131,12 @@ class LRFinder(Callback):
 
     def before_fit(self, learn):
         self.lrs, self.losses, self.avg, self.best = [], [], 0., math.inf
+        self.set_lr = _setter(learn.opt, 'lr')  # sgdlab's optimizers by attribute, torch's in every param group
         self.saved = [(p.detach().clone(), None if p.grad is None else p.grad.clone()) for p in learn.params]
         is_module = isinstance(learn.model, nn.Module)
         self.buffers = {k: v.clone() for k, v in learn.model.state_dict().items()} if is_module else None
 
-    def before_batch(self, learn): _set_lr(learn.opt, self.sched(learn.pos))
+    def before_batch(self, learn): self.set_lr(self.sched(learn.pos))
 
     def after_loss(self, learn):
         loss = learn.loss.item()
